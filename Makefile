@@ -1,0 +1,47 @@
+# Every target bootstraps its own environment: uv (installed with pip when missing) and the
+# locked dependencies (uv sync --frozen).
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' -o -name '*.py' \) -print)
+MANIFEST := dbt_project/target/manifest.json
+
+.PHONY: run ui test lint format sql clean help
+
+help:
+	@echo "make run   - run the whole pipeline on the embedded DuckDB warehouse (demo data on first use)"
+	@echo "make ui    - Dagster UI on http://127.0.0.1:3000 with the same definitions"
+	@echo "make test  - the test suite"
+	@echo "make lint  - ruff check and format check"
+
+.venv/.synced: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+$(MANIFEST): .venv/.synced $(DBT_FILES)
+	cd dbt_project && $(UV) run --frozen dbt parse --quiet
+	@touch $@
+
+run: $(MANIFEST)
+	$(UV) run --frozen python -m dagster_project.run
+
+ui: $(MANIFEST)
+	$(UV) run --frozen dagster dev -m dagster_project.definitions -h 127.0.0.1 -p 3000
+
+test: $(MANIFEST)
+	$(UV) run --frozen pytest
+
+lint: .venv/.synced
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+format: .venv/.synced
+	$(UV) run --frozen ruff check --fix .
+	$(UV) run --frozen ruff format .
+
+clean:
+	rm -rf warehouse landing dbt_project/target .venv/.synced

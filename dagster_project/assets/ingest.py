@@ -1,0 +1,80 @@
+"""Ingestion: landing files into the warehouse's raw schema, one asset per raw source."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+    multi_asset,
+)
+
+from dagster_project.ingest.contract import RAW_SCHEMA, RawSource, raw_sources
+from dagster_project.ingest.loader import LandingFileError, load_landing
+from dagster_project.metadata import markdown_table, table_metadata
+from dagster_project.resources import WAREHOUSE_POOL, LandingFolderResource, WarehouseResource
+from dagster_project.settings import DBT_PROJECT_DIR
+
+RAW_SOURCES: tuple[RawSource, ...] = raw_sources(DBT_PROJECT_DIR / "models" / "staging")
+
+
+def raw_asset_key(table: str) -> AssetKey:
+    return AssetKey(f"raw_{table}")
+
+
+def _spec(source: RawSource) -> AssetSpec:
+    return AssetSpec(
+        key=raw_asset_key(source.table),
+        description=f"{source.description} Loaded from landing folder `{source.table}/`.",
+        group_name="ingest",
+        kinds={"duckdb", "parquet"},
+        metadata={
+            "dagster/column_schema": TableSchema(
+                columns=[TableColumn(c.name, c.data_type) for c in source.columns]
+            ),
+            "dagster/table_name": f"{RAW_SCHEMA}.{source.table}",
+        },
+    )
+
+
+@multi_asset(
+    name="load_landing_files",
+    specs=[_spec(source) for source in RAW_SOURCES],
+    can_subset=True,
+    pool=WAREHOUSE_POOL,
+)
+def raw_tables(
+    context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingFolderResource
+) -> Iterator[MaterializeResult]:
+    """Validate the landing files of the selected sources against the raw contract, then replace
+    their raw tables in one transaction. A bad file fails the run, naming the file, the column and
+    offending rows, and leaves every raw table as it was."""
+    selected = [s for s in RAW_SOURCES if raw_asset_key(s.table) in context.selected_asset_keys]
+    with warehouse.connect() as conn:
+        try:
+            loaded = load_landing(conn, Path(landing.path), selected, datetime.now(UTC))
+        except LandingFileError as error:
+            raise Failure(
+                description=str(error),
+                metadata={
+                    "file": MetadataValue.path(str(error.path)),
+                    "column": error.column or "",
+                    "offending rows": markdown_table(error.sample),
+                },
+            ) from error
+        metadata = {table.table: table_metadata(conn, RAW_SCHEMA, table.table) for table in loaded}
+    for table in loaded:
+        yield MaterializeResult(
+            asset_key=raw_asset_key(table.table),
+            metadata={
+                **metadata[table.table],
+                "files": MetadataValue.md("\n".join(f"- `{path}`" for path in table.files)),
+            },
+        )

@@ -1,0 +1,79 @@
+"""dbt models as assets: staging, intermediate and marts, built and tested by `dbt build`."""
+
+import json
+import shutil
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import duckdb
+from dagster import AssetExecutionContext, AssetKey, AssetMaterialization, Output
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from dagster_project.ingest.contract import RAW_SCHEMA
+from dagster_project.metadata import table_metadata
+from dagster_project.resources import WAREHOUSE_POOL, AsOfDateResource, WarehouseResource
+from dagster_project.settings import DBT_PROJECT_DIR
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project.prepare_if_dev()
+
+
+class SegmentsDbtTranslator(DagsterDbtTranslator):
+    """Raw sources map onto the ingestion assets (`raw_<table>`), other sources and models onto
+    their own names; groups follow the dbt folders (staging, intermediate, marts)."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            name = dbt_resource_props["name"]
+            return AssetKey(f"raw_{name}" if dbt_resource_props["schema"] == RAW_SCHEMA else name)
+        return AssetKey(dbt_resource_props["name"])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
+        return dbt_resource_props["fqn"][1]
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=SegmentsDbtTranslator(),
+    pool=WAREHOUSE_POOL,
+)
+def dbt_models(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    as_of: AsOfDateResource,
+) -> Iterator[Any]:
+    """Runs `dbt build` (models, tests, unit tests) on the warehouse as of the configured date."""
+    dbt_vars = {"warehouse_path": warehouse.path, "as_of_date": as_of.resolve().isoformat()}
+    context.log.info(f"dbt vars: {dbt_vars}")
+    invocation = dbt.cli(
+        ["build", "--vars", json.dumps(dbt_vars)], context=context, raise_on_error=False
+    )
+    # dbt holds the DuckDB write lock until it exits; only then can the tables be read, through one
+    # short-lived connection (dagster-dbt's own fetchers would keep a connection open in-process).
+    events = list(invocation.stream())
+    with warehouse.connect(read_only=True) as conn:
+        for event in events:
+            yield _with_table_metadata(conn, invocation.manifest, event)
+    error = invocation.get_error()
+    if error is not None:
+        raise error
+    # Each run gets its own target folder; keep it only when it explains a failure.
+    shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+
+def _with_table_metadata(
+    conn: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any], event: Any
+) -> Any:
+    """Row count and column schema of the table a model or seed materialized."""
+    if not isinstance(event, Output | AssetMaterialization):
+        return event
+    node = manifest["nodes"].get(event.metadata["unique_id"].value)
+    if node is None or node["config"].get("materialized") not in ("table", "seed", "incremental"):
+        return event
+    return event.with_metadata(
+        {**event.metadata, **table_metadata(conn, node["schema"], node["alias"])}
+    )

@@ -1,0 +1,56 @@
+"""Configuration: environment variables with defaults that give an embedded setup in the repo.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| SEG_WAREHOUSE_PATH | ./warehouse/warehouse.duckdb | the DuckDB warehouse file |
+| SEG_LANDING_DIR | ./landing | one subfolder of Parquet files per raw source |
+| SEG_AS_OF_DATE | today (UTC), per run | features describe customers at the end of this day |
+| SEG_DEMO_CUSTOMERS | 20000 | customers `make run` generates when the landing folder is empty |
+| SEG_DEMO_SEED | 42 | seed of that demo data |
+| SEG_PII_HASH_KEY | public demo key | HMAC key that pseudonymises emails and phones (read by dbt) |
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse_path: Path
+    landing_dir: Path
+    as_of_date: str  # YYYY-MM-DD, or "" for the current UTC date at run time
+    demo_customers: int
+    demo_seed: int
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
+        as_of_date = environ.get("SEG_AS_OF_DATE", "").strip()
+        if as_of_date:
+            parse_as_of_date(as_of_date)
+        return cls(
+            warehouse_path=Path(
+                environ.get("SEG_WAREHOUSE_PATH", REPO_ROOT / "warehouse" / "warehouse.duckdb")
+            ).absolute(),
+            landing_dir=Path(environ.get("SEG_LANDING_DIR", REPO_ROOT / "landing")).absolute(),
+            as_of_date=as_of_date,
+            demo_customers=int(environ.get("SEG_DEMO_CUSTOMERS", "20000")),
+            demo_seed=int(environ.get("SEG_DEMO_SEED", "42")),
+        )
+
+
+def parse_as_of_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise ValueError(f"SEG_AS_OF_DATE must be a date like 2024-06-30, got '{value}'") from error
+
+
+def resolve_as_of_date(value: str) -> date:
+    """The configured as-of date, or today in UTC when none is configured."""
+    return parse_as_of_date(value) if value else datetime.now(UTC).date()

@@ -1,0 +1,58 @@
+-- One row per order with what was bought, what came back and what was kept, in the reporting
+-- currency. A returned order gives everything back; otherwise negative-quantity lines are returns,
+-- capped at what the order bought.
+with order_lines as (
+    select * from {{ ref('int_order_lines_valued') }}
+),
+
+orders as (
+    select * from {{ ref('stg_shop__orders') }}
+),
+
+line_totals as (
+    select
+        order_id,
+        sum(case when not is_return_line then net_amount else 0 end) as purchased_amount,
+        sum(case when not is_return_line then list_amount else 0 end) as list_amount,
+        sum(case when is_return_line then net_amount else 0 end) as returned_line_amount
+    from order_lines
+    group by order_id
+),
+
+valued as (
+    select
+        orders.order_id,
+        orders.customer_id,
+        orders.ordered_at,
+        orders.status,
+        orders.is_purchase,
+        coalesce(line_totals.purchased_amount, 0) as purchased_amount,
+        coalesce(line_totals.list_amount, 0) as list_amount,
+        case
+            when orders.is_returned then coalesce(line_totals.purchased_amount, 0)
+            else least(
+                coalesce(line_totals.returned_line_amount, 0),
+                coalesce(line_totals.purchased_amount, 0)
+            )
+        end as returned_amount
+    from orders
+    left join line_totals
+        on orders.order_id = line_totals.order_id
+),
+
+final as (
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        status,
+        is_purchase,
+        list_amount,
+        purchased_amount,
+        returned_amount,
+        purchased_amount - returned_amount as net_amount,
+        list_amount - purchased_amount as discount_amount
+    from valued
+)
+
+select * from final

@@ -1,0 +1,79 @@
+-- Web sessions per customer as of the as-of date. Logged-out events are attributed through their
+-- anonymous id to the customer seen most often with it; a gap of more than `session_gap_minutes`
+-- starts a new session. Events that cannot be attributed are left out.
+with events as (
+    select * from {{ ref('stg_web__events') }}
+    where event_at < {{ as_of_end() }}
+),
+
+identity_candidates as (
+    select
+        anonymous_id,
+        customer_id,
+        count(*) as events_count
+    from events
+    where customer_id is not null and anonymous_id is not null
+    group by anonymous_id, customer_id
+),
+
+identities as (
+    {{ keep_first('identity_candidates', 'anonymous_id', 'events_count desc, customer_id') }}
+),
+
+attributed as (
+    select
+        events.event_id,
+        coalesce(events.customer_id, identities.customer_id) as customer_id,
+        events.event_at,
+        events.event_type
+    from events
+    left join identities
+        on events.anonymous_id = identities.anonymous_id
+    where coalesce(events.customer_id, identities.customer_id) is not null
+),
+
+gaps as (
+    select
+        *,
+        lag(event_at) over (partition by customer_id order by event_at, event_id) as previous_event_at
+    from attributed
+),
+
+session_starts as (
+    select
+        *,
+        case
+            when previous_event_at is null then 1
+            when {{ dbt.datediff('previous_event_at', 'event_at', 'second') }}
+                > {{ var('session_gap_minutes') }} * 60 then 1
+            else 0
+        end as is_session_start
+    from gaps
+),
+
+numbered as (
+    select
+        *,
+        sum(is_session_start) over (
+            partition by customer_id order by event_at, event_id rows unbounded preceding
+        ) as session_number
+    from session_starts
+),
+
+final as (
+    select
+        {{ dbt.concat(['customer_id', "'-'", 'cast(session_number as varchar)']) }} as session_id,
+        customer_id,
+        session_number,
+        min(event_at) as started_at,
+        max(event_at) as ended_at,
+        {{ dbt.datediff('min(event_at)', 'max(event_at)', 'second') }} as duration_seconds,
+        count(*) as events_count,
+        sum(case when event_type = 'page_view' then 1 else 0 end) as page_views_count,
+        count(*) = 1 as is_bounce,
+        max(case when event_type = 'purchase' then 1 else 0 end) = 1 as has_purchase
+    from numbered
+    group by customer_id, session_number
+)
+
+select * from final

@@ -1,0 +1,121 @@
+-- One row per customer known on the as-of date: the features segmentation models train on.
+-- Counts are zero when nothing happened; rates and averages are null when their denominator is
+-- zero (nothing was observed), never a zero that pretends to be data.
+with customers as (
+    select * from {{ ref('dim_customers') }}
+),
+
+orders as (
+    select * from {{ ref('int_customer_orders') }}
+),
+
+seasonality as (
+    select * from {{ ref('int_customer_seasonality') }}
+),
+
+category_mix as (
+    select * from {{ ref('int_customer_category_mix') }}
+),
+
+engagement as (
+    select * from {{ ref('int_customer_engagement') }}
+),
+
+campaigns as (
+    select * from {{ ref('int_customer_campaigns') }}
+),
+
+social as (
+    select * from {{ ref('int_customer_social') }}
+),
+
+joined as (
+    select
+        customers.customer_id,
+        customers.age_band,
+        customers.gender,
+        customers.country_code,
+        cast(
+            least(
+                coalesce(customers.signup_at, orders.first_ordered_at),
+                coalesce(orders.first_ordered_at, customers.signup_at)
+            ) as date
+        ) as first_seen_date,
+        cast(orders.last_ordered_at as date) as last_order_date,
+        orders.orders_count,
+        orders.net_amount,
+        orders.purchased_amount,
+        orders.returned_amount,
+        orders.list_amount,
+        orders.discount_amount,
+        orders.recent_orders_count,
+        orders.recent_net_amount,
+        orders.previous_net_amount,
+        seasonality.q4_order_share,
+        seasonality.weekend_order_share,
+        {% for category in var('product_categories') %}
+        category_mix.category_share_{{ category }},
+        {% endfor %}
+        category_mix.category_share_other,
+        engagement.recent_sessions_count,
+        engagement.avg_session_seconds,
+        engagement.pages_per_session,
+        engagement.bounce_rate,
+        engagement.site_conversion_rate,
+        campaigns.email_open_rate,
+        campaigns.click_through_rate,
+        campaigns.campaign_conversion_rate,
+        social.likes_count,
+        social.shares_count,
+        social.comments_count,
+        social.mentions_count,
+        social.avg_sentiment
+    from customers
+    left join orders on customers.customer_id = orders.customer_id
+    left join seasonality on customers.customer_id = seasonality.customer_id
+    left join category_mix on customers.customer_id = category_mix.customer_id
+    left join engagement on customers.customer_id = engagement.customer_id
+    left join campaigns on customers.customer_id = campaigns.customer_id
+    left join social on customers.customer_id = social.customer_id
+),
+
+final as (
+    select
+        customer_id,
+        {{ as_of_date() }} as as_of_date,
+        cast({{ dbt.datediff('last_order_date', as_of_date(), 'day') }} as integer) as recency_days,
+        cast(coalesce(orders_count, 0) as integer) as frequency,
+        cast(coalesce(net_amount, 0) as {{ dbt.type_float() }}) as monetary,
+        {{ ratio('net_amount', 'orders_count') }} as avg_order_value,
+        cast({{ dbt.datediff('first_seen_date', as_of_date(), 'day') }} as integer) as tenure_days,
+        cast(coalesce(recent_orders_count, 0) as integer) as orders_last_90d,
+        {{ ratio('recent_net_amount - previous_net_amount', 'recent_net_amount + previous_net_amount') }}
+            as spend_trend,
+        {{ ratio('returned_amount', 'purchased_amount') }} as return_rate,
+        {{ ratio('discount_amount', 'list_amount') }} as discount_share,
+        {% for category in var('product_categories') %}
+        category_share_{{ category }},
+        {% endfor %}
+        category_share_other,
+        q4_order_share,
+        weekend_order_share,
+        cast(coalesce(recent_sessions_count, 0) as integer) as sessions_90d,
+        avg_session_seconds,
+        pages_per_session,
+        bounce_rate,
+        site_conversion_rate,
+        email_open_rate,
+        click_through_rate,
+        campaign_conversion_rate,
+        cast(coalesce(likes_count, 0) as integer) as likes,
+        cast(coalesce(shares_count, 0) as integer) as shares,
+        cast(coalesce(comments_count, 0) as integer) as comments,
+        cast(coalesce(mentions_count, 0) as integer) as mentions,
+        avg_sentiment,
+        age_band,
+        gender,
+        country_code as country
+    from joined
+)
+
+select * from final

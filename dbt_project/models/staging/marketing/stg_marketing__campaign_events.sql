@@ -1,0 +1,37 @@
+with source as (
+    select * from {{ source('marketing', 'campaign_events') }}
+),
+
+cleaned as (
+    select
+        trim(event_id) as event_id,
+        trim(customer_id) as customer_id,
+        trim(campaign_id) as campaign_id,
+        lower(trim(channel)) as channel,
+        lower(trim(event_type)) as event_type,
+        event_at
+    from source
+    where
+        nullif(trim(event_id), '') is not null
+        and nullif(trim(customer_id), '') is not null
+        and nullif(trim(campaign_id), '') is not null
+        and event_at is not null
+        and {{ is_not_in_future('event_at') }}
+),
+
+deduplicated as (
+    {{ keep_first('cleaned', 'event_id', 'event_at, customer_id, campaign_id, event_type, channel') }}
+),
+
+final as (
+    select
+        event_id,
+        customer_id,
+        campaign_id,
+        channel,
+        event_type,
+        event_at
+    from deduplicated
+)
+
+select * from final

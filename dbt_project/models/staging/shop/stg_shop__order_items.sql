@@ -1,0 +1,44 @@
+-- Order lines, one row per (order, line number). A negative quantity is a returned item.
+with source as (
+    select * from {{ source('shop', 'order_items') }}
+),
+
+cleaned as (
+    select
+        trim(order_id) as order_id,
+        line_number,
+        trim(product_id) as product_id,
+        quantity,
+        unit_price as unit_price_amount,
+        coalesce(discount, 0) as discount_share
+    from source
+    where
+        nullif(trim(order_id), '') is not null
+        and line_number is not null
+        and quantity is not null
+        and quantity <> 0
+        and unit_price is not null
+),
+
+deduplicated as (
+    {{ keep_first(
+        'cleaned',
+        'order_id, line_number',
+        'product_id, quantity, unit_price_amount, discount_share'
+    ) }}
+),
+
+final as (
+    select
+        {{ dbt.concat(['order_id', "'-'", 'cast(line_number as varchar)']) }} as order_line_id,
+        order_id,
+        line_number,
+        product_id,
+        quantity,
+        quantity < 0 as is_return_line,
+        unit_price_amount,
+        discount_share
+    from deduplicated
+)
+
+select * from final

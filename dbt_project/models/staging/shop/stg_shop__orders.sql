@@ -1,0 +1,39 @@
+-- Order headers without null keys or clock errors, one row per order id.
+with source as (
+    select * from {{ source('shop', 'orders') }}
+),
+
+cleaned as (
+    select
+        trim(order_id) as order_id,
+        trim(customer_id) as customer_id,
+        ordered_at,
+        lower(trim(status)) as status,
+        upper(trim(currency)) as currency,
+        coalesce(nullif(lower(trim(channel)), ''), 'unknown') as channel
+    from source
+    where
+        nullif(trim(order_id), '') is not null
+        and nullif(trim(customer_id), '') is not null
+        and ordered_at is not null
+        and {{ is_not_in_future('ordered_at') }}
+),
+
+deduplicated as (
+    {{ keep_first('cleaned', 'order_id', 'ordered_at desc, status, customer_id, currency, channel') }}
+),
+
+final as (
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        status,
+        status in ('completed', 'returned') as is_purchase,
+        status = 'returned' as is_returned,
+        currency,
+        channel
+    from deduplicated
+)
+
+select * from final

@@ -1,0 +1,42 @@
+-- Social interactions. The text is replaced by its MD5, the key of its sentiment score, so that
+-- free text (which may hold personal data) stays in the raw schema.
+with source as (
+    select * from {{ source('social', 'social_interactions') }}
+),
+
+cleaned as (
+    select
+        trim(interaction_id) as interaction_id,
+        trim(customer_id) as customer_id,
+        coalesce(nullif(lower(trim(platform)), ''), 'unknown') as platform,
+        lower(trim(interaction_type)) as interaction_type,
+        case when nullif(trim(text), '') is not null then {{ dbt.hash('text') }} end as text_md5,
+        occurred_at
+    from source
+    where
+        nullif(trim(interaction_id), '') is not null
+        and nullif(trim(customer_id), '') is not null
+        and occurred_at is not null
+        and {{ is_not_in_future('occurred_at') }}
+),
+
+deduplicated as (
+    {{ keep_first(
+        'cleaned',
+        'interaction_id',
+        'occurred_at, customer_id, interaction_type, platform, text_md5'
+    ) }}
+),
+
+final as (
+    select
+        interaction_id,
+        customer_id,
+        platform,
+        interaction_type,
+        text_md5,
+        occurred_at
+    from deduplicated
+)
+
+select * from final

@@ -1,0 +1,38 @@
+-- Web and app events; anonymous events keep their anonymous id so they can be attributed later.
+with source as (
+    select * from {{ source('web', 'web_events') }}
+),
+
+cleaned as (
+    select
+        trim(event_id) as event_id,
+        nullif(trim(customer_id), '') as customer_id,
+        nullif(trim(anonymous_id), '') as anonymous_id,
+        event_at,
+        lower(trim(event_type)) as event_type,
+        page_path,
+        coalesce(nullif(lower(trim(device)), ''), 'unknown') as device
+    from source
+    where
+        nullif(trim(event_id), '') is not null
+        and event_at is not null
+        and {{ is_not_in_future('event_at') }}
+),
+
+deduplicated as (
+    {{ keep_first('cleaned', 'event_id', 'event_at, customer_id, anonymous_id, event_type, page_path') }}
+),
+
+final as (
+    select
+        event_id,
+        customer_id,
+        anonymous_id,
+        event_at,
+        event_type,
+        page_path,
+        device
+    from deduplicated
+)
+
+select * from final

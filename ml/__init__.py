@@ -1,0 +1,1 @@
+"""Pure modelling functions: no orchestration, no warehouse paths."""

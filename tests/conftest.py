@@ -1,0 +1,68 @@
+"""Shared fixtures: demo landing data and one full pipeline run in a temporary directory."""
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterInstance, ExecuteInProcessResult
+
+from dagster_project.run import run_full_refresh
+from dagster_project.settings import Settings
+from demo_data.generate import DemoSpec, generate
+
+AS_OF = date(2026, 11, 20)
+DEMO_CUSTOMERS = 1000
+DEMO_SEED = 7
+PII_HASH_KEY = "test-pseudonymisation-key"
+
+# dbt runs as a subprocess and inherits this; tests recompute hashes with the same key.
+os.environ["SEG_PII_HASH_KEY"] = PII_HASH_KEY
+
+
+def settings_for(root: Path, landing_dir: Path, as_of: date = AS_OF) -> Settings:
+    return Settings(
+        warehouse_path=root / "warehouse" / "warehouse.duckdb",
+        landing_dir=landing_dir,
+        as_of_date=as_of.isoformat(),
+        demo_customers=DEMO_CUSTOMERS,
+        demo_seed=DEMO_SEED,
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Demo data (with dirt) for 1,000 customers, written once per test session."""
+    landing = tmp_path_factory.mktemp("landing")
+    generate(DemoSpec(customers=DEMO_CUSTOMERS, seed=DEMO_SEED, end_date=AS_OF), landing)
+    return landing
+
+
+@dataclass(frozen=True)
+class BuiltPipeline:
+    settings: Settings
+    result: ExecuteInProcessResult
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        conn = duckdb.connect(str(self.settings.warehouse_path), read_only=True)
+        conn.execute("set TimeZone = 'UTC'")
+        return conn
+
+
+@pytest.fixture(scope="session")
+def built_pipeline(tmp_path_factory: pytest.TempPathFactory, demo_landing: Path) -> BuiltPipeline:
+    """The full_refresh job, run once on the demo landing data into a temporary warehouse."""
+    settings = settings_for(tmp_path_factory.mktemp("pipeline"), demo_landing)
+    with DagsterInstance.ephemeral() as instance:
+        result = run_full_refresh(settings, instance)
+    return BuiltPipeline(settings, result)
+
+
+@pytest.fixture
+def warehouse(built_pipeline: BuiltPipeline):
+    assert built_pipeline.result.success, "the full pipeline run failed; see its log"
+    conn = built_pipeline.connect()
+    yield conn
+    conn.close()

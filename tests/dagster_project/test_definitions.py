@@ -1,0 +1,54 @@
+"""The code location loads; every asset is described, grouped and serialized on the warehouse."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from dagster import Definitions
+
+from dagster_project.definitions import defs
+from dagster_project.resources import WAREHOUSE_POOL
+from dagster_project.settings import REPO_ROOT, Settings
+
+GROUPS = {"ingest", "enrichment", "reference", "staging", "intermediate", "marts"}
+
+
+def test_definitions_load() -> None:
+    Definitions.validate_loadable(defs)
+    assert defs.resolve_job_def("full_refresh") is not None
+
+
+def test_every_asset_has_group_description_and_kinds() -> None:
+    graph = defs.resolve_asset_graph()
+    nodes = [graph.get(key) for key in graph.get_all_asset_keys()]
+    assert {node.group_name for node in nodes} == GROUPS
+    for node in nodes:
+        assert node.description, node.key
+        assert node.kinds, node.key
+    keys = {node.key.to_user_string() for node in nodes}
+    assert {"raw_orders", "text_sentiment", "customer_features", "dim_customers"} <= keys
+    assert len([key for key in keys if key.startswith("raw_")]) == 7
+
+
+def test_every_asset_writes_through_the_single_writer_pool() -> None:
+    assert {assets.node_def.pool for assets in defs.assets} == {WAREHOUSE_POOL}
+    instance_config = yaml.safe_load((REPO_ROOT / ".dagster_home" / "dagster.yaml").read_text())
+    assert instance_config["concurrency"]["pools"]["default_limit"] == 1
+
+
+def test_settings_come_from_the_environment(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "SEG_WAREHOUSE_PATH": str(tmp_path / "w.duckdb"),
+            "SEG_LANDING_DIR": str(tmp_path / "in"),
+            "SEG_AS_OF_DATE": "2024-06-30",
+        }
+    )
+    assert settings.warehouse_path == tmp_path / "w.duckdb"
+    assert settings.landing_dir == tmp_path / "in"
+    assert settings.as_of_date == "2024-06-30"
+    defaults = Settings.from_env({})
+    assert defaults.warehouse_path == REPO_ROOT / "warehouse" / "warehouse.duckdb"
+    assert defaults.as_of_date == ""
+    with pytest.raises(ValueError, match="SEG_AS_OF_DATE must be a date"):
+        Settings.from_env({"SEG_AS_OF_DATE": "30/06/2024"})

@@ -1,0 +1,40 @@
+"""Helpers to load landing data with the ingestion assets and run the real `dbt build` CLI."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster import materialize
+
+from dagster_project.assets.enrichment import text_sentiment
+from dagster_project.assets.ingest import raw_tables
+from dagster_project.resources import build_resources
+from dagster_project.settings import DBT_PROJECT_DIR, Settings
+
+DBT = str(Path(sys.executable).with_name("dbt"))
+
+
+def load_raw(settings: Settings) -> None:
+    result = materialize([raw_tables, text_sentiment], resources=build_resources(settings))
+    assert result.success
+
+
+def dbt_build(settings: Settings, work_dir: Path) -> Path:
+    """`dbt build` on the settings' warehouse; returns the target folder with its artifacts."""
+    target = work_dir / "dbt_target"
+    dbt_vars = {"warehouse_path": str(settings.warehouse_path), "as_of_date": settings.as_of_date}
+    completed = subprocess.run(
+        [DBT, "build", "--vars", json.dumps(dbt_vars)],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target)},
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 0, completed.stdout[-5000:]
+    return target
+
+
+def artifact(target: Path, name: str) -> dict:
+    return json.loads((target / f"{name}.json").read_text())

@@ -1,0 +1,44 @@
+"""`make run`'s entry point on an empty landing folder: demo data, the whole job, a summary."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_project.run import ensure_landing_data
+from dagster_project.settings import REPO_ROOT, Settings
+
+
+def test_first_run_generates_demo_data_and_builds_everything(tmp_path: Path) -> None:
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    shutil.copy(REPO_ROOT / ".dagster_home" / "dagster.yaml", dagster_home)
+    env = {
+        **os.environ,
+        "SEG_WAREHOUSE_PATH": str(tmp_path / "warehouse" / "warehouse.duckdb"),
+        "SEG_LANDING_DIR": str(tmp_path / "landing"),
+        "SEG_AS_OF_DATE": "2026-11-20",
+        "SEG_DEMO_CUSTOMERS": "300",
+        "DAGSTER_HOME": str(dagster_home),
+    }
+    completed = subprocess.run(
+        [sys.executable, "-m", "dagster_project.run"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 0, completed.stderr[-5000:]
+    out = completed.stdout
+    assert "generated demo data for 300 customers" in out
+    assert f"Warehouse: {tmp_path / 'warehouse' / 'warehouse.duckdb'}" in out
+    features_rows = int(
+        re.search(r"marts\.customer_features\s+([\d,]+) rows", out)[1].replace(",", "")
+    )
+    assert 250 < features_rows <= 300
+    assert list(dagster_home.glob("history/runs/*")) or (dagster_home / "history").exists()
+
+    # The landing folder now holds data: a second run would use it, not generate more.
+    assert not ensure_landing_data(Settings.from_env(env))
