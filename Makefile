@@ -30,7 +30,7 @@ run: $(MANIFEST)
 	$(UV) run --frozen python -m dagster_project.run
 
 ui: $(MANIFEST)
-	$(UV) run --frozen dagster dev -m dagster_project.definitions -h 127.0.0.1 -p 3000
+	$(UV) run --frozen dagster dev -h 127.0.0.1 -p 3000
 
 test: $(MANIFEST)
 	$(UV) run --frozen pytest
