@@ -26,7 +26,8 @@ def table_metadata(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> 
 
 def markdown_table(frame: pd.DataFrame, max_rows: int = PREVIEW_ROWS) -> MetadataValue:
     """A small Markdown table for the Dagster UI (no extra dependency on `tabulate`)."""
-    shown = frame.head(max_rows).astype(object).where(frame.head(max_rows).notna(), "null")
+    head = frame.head(max_rows)
+    shown = head.astype(object).where(head.notna(), "null")
     lines = [
         "| " + " | ".join(map(str, frame.columns)) + " |",
         "|" + " --- |" * len(frame.columns),

@@ -44,7 +44,8 @@ def table_row_counts(settings: Settings) -> list[tuple[str, str, int]]:
     with warehouse.connect(read_only=True) as conn:
         tables = conn.execute(
             "select schema_name, table_name from duckdb_tables() "
-            f"where schema_name in {SUMMARY_SCHEMAS} order by schema_name, table_name"
+            "where list_contains(?, schema_name) order by schema_name, table_name",
+            [list(SUMMARY_SCHEMAS)],
         ).fetchall()
         return [
             (schema, table, conn.execute(f"select count(*) from {schema}.{table}").fetchone()[0])
