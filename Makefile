@@ -9,11 +9,12 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' -o -name '*.py' \) -print)
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: run ui test lint format sql clean help
+.PHONY: run ui docs test lint format clean help
 
 help:
 	@echo "make run   - run the whole pipeline on the embedded DuckDB warehouse (demo data on first use)"
 	@echo "make ui    - Dagster UI on http://127.0.0.1:3000 with the same definitions"
+	@echo "make docs  - serve the data-quality Data Docs on http://127.0.0.1:3001"
 	@echo "make test  - the test suite"
 	@echo "make lint  - ruff check and format check"
 
@@ -31,6 +32,9 @@ run: $(MANIFEST)
 
 ui: $(MANIFEST)
 	$(UV) run --frozen dagster dev -h 127.0.0.1 -p 3000
+
+docs: .venv/.synced
+	$(UV) run --frozen python -m dagster_project.docs
 
 test: $(MANIFEST)
 	$(UV) run --frozen pytest

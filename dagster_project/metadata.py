@@ -1,8 +1,11 @@
-"""Materialization metadata read from the warehouse: row counts, column schemas, previews."""
+"""Metadata for the Dagster UI: table row counts and schemas, previews, data-quality results."""
 
 import duckdb
 import pandas as pd
-from dagster import MetadataValue, TableColumn, TableSchema
+from dagster import AssetCheckResult, AssetKey, MetadataValue, TableColumn, TableSchema
+
+from dagster_project.resources import DataQualityResource
+from data_checks.validation import ValidationResult
 
 PREVIEW_ROWS = 10
 
@@ -37,3 +40,57 @@ def markdown_table(frame: pd.DataFrame, max_rows: int = PREVIEW_ROWS) -> Metadat
         ),
     ]
     return MetadataValue.md("\n".join(lines))
+
+
+def check_result(
+    result: ValidationResult, quality: DataQualityResource, asset_key: AssetKey, check_name: str
+) -> AssetCheckResult:
+    """A Dagster check result showing every expectation, the offending rows and the Data Docs."""
+    outcomes = pd.DataFrame(
+        [
+            {
+                "": "✅" if outcome.success else "❌",
+                "column": ", ".join(outcome.columns) or "(table)",
+                "expectation": outcome.expectation,
+                "expected": outcome.expected,
+                "unexpected rows": _count(outcome.unexpected_count),
+                "unexpected %": _percent(outcome.unexpected_percent),
+                "observed": _observed(outcome.observed_value),
+            }
+            for outcome in result.outcomes
+        ]
+    )
+    offending = "\n\n".join(
+        f"**{failure.describe()}**\n\n{markdown_table(failure.sample).value}"
+        for failure in result.failures
+        if not failure.sample.empty
+    )
+    pages = "\n".join(
+        f"- [{page.stem}]({quality.page_url(page)}) (`{page}`)" for page in result.docs_pages
+    )
+    return AssetCheckResult(
+        asset_key=asset_key,
+        check_name=check_name,
+        passed=result.success,
+        description=result.summary(),
+        metadata={
+            "expectations": markdown_table(outcomes, max_rows=len(outcomes)),
+            "failed expectations": MetadataValue.int(len(result.failures)),
+            "rows validated": MetadataValue.int(result.rows_validated),
+            "offending rows": MetadataValue.md(offending or "none"),
+            "data docs": MetadataValue.url(quality.page_url(result.main_docs_page)),
+            "data docs pages": MetadataValue.md(pages),
+        },
+    )
+
+
+def _count(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.3g}"
+
+
+def _observed(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else ("" if value is None else str(value))

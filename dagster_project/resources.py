@@ -10,6 +10,8 @@ from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource
 
 from dagster_project.settings import DBT_PROJECT_DIR, Settings, resolve_as_of_date
+from data_checks.thresholds import Thresholds
+from data_checks.validation import Validator
 
 # DuckDB allows one writing process per file: every asset that writes the warehouse (including the
 # dbt subprocess) runs in this pool, whose limit is 1 (.dagster_home/dagster.yaml).
@@ -30,6 +32,29 @@ class WarehouseResource(ConfigurableResource):
             yield conn
         finally:
             conn.close()
+
+
+class DataQualityResource(ConfigurableResource):
+    """Great Expectations: thresholds, and the project whose Data Docs site records every result."""
+
+    docs_dir: str
+    docs_url: str
+    thresholds_file: str = ""
+
+    def thresholds(self) -> Thresholds:
+        return (
+            Thresholds.from_yaml(Path(self.thresholds_file))
+            if self.thresholds_file
+            else Thresholds()
+        )
+
+    def validator(self) -> Validator:
+        return Validator(Path(self.docs_dir))
+
+    def page_url(self, page: Path) -> str:
+        """The page's address on the site that `make docs` serves."""
+        site = Validator.site_root(Path(self.docs_dir))
+        return f"{self.docs_url.rstrip('/')}/{page.relative_to(site).as_posix()}"
 
 
 class LandingFolderResource(ConfigurableResource):
@@ -59,6 +84,11 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
         "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
         "landing": LandingFolderResource(path=str(settings.landing_dir)),
         "as_of": AsOfDateResource(date=settings.as_of_date),
+        "quality": DataQualityResource(
+            docs_dir=str(settings.quality_docs_dir),
+            docs_url=settings.quality_docs_url,
+            thresholds_file=str(settings.quality_config or ""),
+        ),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),
             profiles_dir=str(DBT_PROJECT_DIR),

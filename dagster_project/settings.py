@@ -8,6 +8,8 @@
 | SEG_DEMO_CUSTOMERS | 20000 | customers `make run` generates when the landing folder is empty |
 | SEG_DEMO_SEED | 42 | seed of that demo data |
 | SEG_PII_HASH_KEY | public demo key | HMAC key that pseudonymises emails and phones (read by dbt) |
+| SEG_QUALITY_CONFIG | none | YAML overriding data-quality thresholds (data_checks/thresholds.py) |
+| SEG_QUALITY_DOCS_URL | http://127.0.0.1:3001 | where `make docs` serves the Data Docs site |
 """
 
 import os
@@ -18,6 +20,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+DEFAULT_QUALITY_DOCS_URL = "http://127.0.0.1:3001"
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,13 @@ class Settings:
     as_of_date: str  # YYYY-MM-DD, or "" for the current UTC date at run time
     demo_customers: int
     demo_seed: int
+    quality_config: Path | None = None
+    quality_docs_url: str = DEFAULT_QUALITY_DOCS_URL
+
+    @property
+    def quality_docs_dir(self) -> Path:
+        """The Great Expectations project and its Data Docs site, beside the warehouse file."""
+        return self.warehouse_path.parent / "quality"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -41,6 +51,10 @@ class Settings:
             as_of_date=as_of_date,
             demo_customers=int(environ.get("SEG_DEMO_CUSTOMERS", "20000")),
             demo_seed=int(environ.get("SEG_DEMO_SEED", "42")),
+            quality_config=Path(environ["SEG_QUALITY_CONFIG"]).absolute()
+            if environ.get("SEG_QUALITY_CONFIG")
+            else None,
+            quality_docs_url=environ.get("SEG_QUALITY_DOCS_URL", DEFAULT_QUALITY_DOCS_URL),
         )
 
 

@@ -5,6 +5,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
@@ -14,13 +17,22 @@ from dagster import (
     TableColumn,
     TableSchema,
     multi_asset,
+    multi_asset_check,
 )
 
 from dagster_project.ingest.contract import RAW_SCHEMA, RawSource, raw_sources
 from dagster_project.ingest.loader import LandingFileError, load_landing
-from dagster_project.metadata import markdown_table, table_metadata
-from dagster_project.resources import WAREHOUSE_POOL, LandingFolderResource, WarehouseResource
+from dagster_project.metadata import check_result, markdown_table, table_metadata
+from dagster_project.resources import (
+    WAREHOUSE_POOL,
+    DataQualityResource,
+    LandingFolderResource,
+    WarehouseResource,
+)
 from dagster_project.settings import DBT_PROJECT_DIR
+from data_checks.suites.raw import raw_batches
+
+RAW_CHECK = "meets_raw_expectations"
 
 RAW_SOURCES: tuple[RawSource, ...] = raw_sources(DBT_PROJECT_DIR / "models" / "staging")
 
@@ -78,3 +90,37 @@ def raw_tables(
                 "files": MetadataValue.md("\n".join(f"- `{path}`" for path in table.files)),
             },
         )
+
+
+@multi_asset_check(
+    name="raw_table_checks",
+    specs=[
+        AssetCheckSpec(
+            RAW_CHECK,
+            asset=raw_asset_key(source.table),
+            blocking=True,
+            description=f"Great Expectations suite raw.{source.table}: contract columns and "
+            "types, keys, allowed values, timestamps, prices. Blocks dbt when it fails.",
+        )
+        for source in RAW_SOURCES
+    ],
+    can_subset=True,
+    pool=WAREHOUSE_POOL,
+)
+def raw_table_checks(
+    context: AssetCheckExecutionContext,
+    warehouse: WarehouseResource,
+    quality: DataQualityResource,
+) -> Iterator[AssetCheckResult]:
+    """Validates each loaded raw table with its Great Expectations suite."""
+    thresholds = quality.thresholds()
+    validator = quality.validator()
+    selected = {key.asset_key for key in context.selected_asset_check_keys}
+    with warehouse.connect(read_only=True) as conn:
+        for source in RAW_SOURCES:
+            key = raw_asset_key(source.table)
+            if key not in selected:
+                continue
+            contract = {column.name: column.data_type for column in source.columns}
+            result = validator.validate(conn, raw_batches(source.table, contract, thresholds))
+            yield check_result(result, quality, key, RAW_CHECK)

@@ -11,7 +11,12 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from dagster_project.ingest.contract import RAW_SCHEMA
 from dagster_project.metadata import table_metadata
-from dagster_project.resources import WAREHOUSE_POOL, AsOfDateResource, WarehouseResource
+from dagster_project.resources import (
+    WAREHOUSE_POOL,
+    AsOfDateResource,
+    DataQualityResource,
+    WarehouseResource,
+)
 from dagster_project.settings import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -45,9 +50,17 @@ def dbt_models(
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
     as_of: AsOfDateResource,
+    quality: DataQualityResource,
 ) -> Iterator[Any]:
     """Runs `dbt build` (models, tests, unit tests) on the warehouse as of the configured date."""
-    dbt_vars = {"warehouse_path": warehouse.path, "as_of_date": as_of.resolve().isoformat()}
+    thresholds = quality.thresholds()
+    dbt_vars = {
+        "warehouse_path": warehouse.path,
+        "as_of_date": as_of.resolve().isoformat(),
+        # dbt cleans and tests with the same tolerances as the raw checks.
+        "future_tolerance_hours": thresholds.future_tolerance_hours,
+        "max_dirty_row_share": thresholds.max_dirty_row_share,
+    }
     context.log.info(f"dbt vars: {dbt_vars}")
     invocation = dbt.cli(
         ["build", "--vars", json.dumps(dbt_vars)], context=context, raise_on_error=False

@@ -10,7 +10,7 @@ from dagster_project.definitions import defs
 from dagster_project.resources import WAREHOUSE_POOL
 from dagster_project.settings import REPO_ROOT, Settings
 
-GROUPS = {"ingest", "enrichment", "reference", "staging", "intermediate", "marts"}
+GROUPS = {"ingest", "enrichment", "reference", "staging", "intermediate", "marts", "quality"}
 
 
 def test_definitions_load() -> None:
@@ -30,8 +30,21 @@ def test_every_asset_has_group_description_and_kinds() -> None:
     assert len([key for key in keys if key.startswith("raw_")]) == 7
 
 
-def test_every_asset_writes_through_the_single_writer_pool() -> None:
-    assert {assets.node_def.pool for assets in defs.assets} == {WAREHOUSE_POOL}
+def test_great_expectations_gates_are_blocking() -> None:
+    graph = defs.resolve_asset_graph()
+    gates = {
+        (key.asset_key.to_user_string(), key.name): graph.get_check_spec(key).blocking
+        for key in graph.asset_check_keys
+        if key.name
+        in ("meets_raw_expectations", "valid_rows", "consistent_with_last_validated_run")
+    }
+    assert len(gates) == 9  # seven raw tables, two on customer_features
+    assert all(gates.values())
+
+
+def test_every_asset_and_check_uses_the_single_writer_pool() -> None:
+    nodes = [*defs.assets, *defs.asset_checks]
+    assert {definition.node_def.pool for definition in nodes} == {WAREHOUSE_POOL}
     instance_config = yaml.safe_load((REPO_ROOT / ".dagster_home" / "dagster.yaml").read_text())
     assert instance_config["concurrency"]["pools"]["default_limit"] == 1
 

@@ -21,10 +21,14 @@ def load_raw(settings: Settings) -> None:
     assert result.success
 
 
-def dbt_build(settings: Settings, work_dir: Path) -> Path:
+def dbt_build(settings: Settings, work_dir: Path, **extra_vars: object) -> Path:
     """`dbt build` on the settings' warehouse; returns the target folder with its artifacts."""
     target = work_dir / "dbt_target"
-    dbt_vars = {"warehouse_path": str(settings.warehouse_path), "as_of_date": settings.as_of_date}
+    dbt_vars = {
+        "warehouse_path": str(settings.warehouse_path),
+        "as_of_date": settings.as_of_date,
+        **extra_vars,
+    }
     completed = subprocess.run(
         [DBT, "build", "--vars", json.dumps(dbt_vars)],
         cwd=DBT_PROJECT_DIR,

@@ -9,14 +9,6 @@ from dagster_project.settings import Settings
 from tests.conftest import settings_for
 from tests.dbt.conftest import artifact, dbt_build, load_raw
 
-# Planted dirt leaves orphans that staging keeps on purpose (their revenue is real); dbt reports
-# them as warnings, every other test must pass.
-EXPECTED_WARNINGS = {
-    "relationships_stg_shop__orders_customer_id__customer_id__ref_stg_shop__customers_",
-    "relationships_stg_shop__order_items_order_id__order_id__ref_stg_shop__orders_",
-    "relationships_stg_shop__order_items_product_id__product_id__ref_stg_shop__products_",
-}
-
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory, demo_landing: Path) -> Settings:
@@ -35,13 +27,10 @@ def run_results(target: Path) -> dict:
 
 
 def test_every_node_succeeds(run_results: dict) -> None:
+    """Planted dirt leaves orphans (within tolerance), and still every test is green."""
     statuses = {r["unique_id"]: r["status"] for r in run_results["results"]}
-    failed = {
-        uid: status for uid, status in statuses.items() if status not in ("success", "pass", "warn")
-    }
-    assert not failed
-    warned = {uid.split(".")[2] for uid, status in statuses.items() if status == "warn"}
-    assert warned <= EXPECTED_WARNINGS
+    assert {uid: s for uid, s in statuses.items() if s not in ("success", "pass")} == {}
+    assert any(uid.startswith("test.customer_segments.mostly_related") for uid in statuses)
 
 
 def test_unit_tests_ran(run_results: dict) -> None:

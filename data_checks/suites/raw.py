@@ -1,0 +1,165 @@
+"""Expectations for the raw sources, as loaded from the landing files.
+
+Staging cleans a little dirt (null keys, repeated records, clock errors), so those expectations
+tolerate a small share of bad rows (`Thresholds`); rules staging cannot repair (unknown status
+values, non-positive prices, impossible dates) tolerate none.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import great_expectations.expectations as gxe
+
+from data_checks.thresholds import Thresholds
+from data_checks.validation import Batch
+
+SCHEMA = "raw"
+HOURS_AFTER_LOAD = "_hours_after_load"
+
+
+@dataclass(frozen=True)
+class RawRules:
+    """What each row of a raw source must satisfy besides its contract columns and types."""
+
+    key: tuple[str, ...]
+    not_null: tuple[str, ...] = ()
+    timestamp: str | None = None
+    allowed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    positive: tuple[str, ...] = ()
+    fractions: tuple[str, ...] = ()
+
+
+RAW_RULES: dict[str, RawRules] = {
+    "customers": RawRules(key=("customer_id",), timestamp="signup_at"),
+    "products": RawRules(key=("product_id",), positive=("list_price",)),
+    "orders": RawRules(
+        key=("order_id",),
+        not_null=("customer_id",),
+        timestamp="ordered_at",
+        allowed={"status": ("completed", "cancelled", "returned")},
+    ),
+    "order_items": RawRules(
+        key=("order_id", "line_number"), positive=("unit_price",), fractions=("discount",)
+    ),
+    "web_events": RawRules(
+        key=("event_id",),
+        timestamp="event_at",
+        allowed={"event_type": ("page_view", "click", "add_to_cart", "purchase")},
+    ),
+    "campaign_events": RawRules(
+        key=("event_id",),
+        not_null=("customer_id",),
+        timestamp="event_at",
+        allowed={"channel": ("email", "ads"), "event_type": ("send", "open", "click", "convert")},
+    ),
+    "social_interactions": RawRules(
+        key=("interaction_id",),
+        not_null=("customer_id",),
+        timestamp="occurred_at",
+        allowed={"interaction_type": ("like", "share", "comment", "mention")},
+    ),
+}
+
+
+def raw_batches(table: str, contract: Mapping[str, str], thresholds: Thresholds) -> list[Batch]:
+    """Batches validating `raw.<table>` against its contract (column name -> type) and rules."""
+    rules = RAW_RULES[table]
+    batches = [_schema_batch(table, contract), _rows_batch(table, rules, thresholds)]
+    if table == "campaign_events":
+        batches.append(_campaign_funnel_batch(thresholds))
+    return batches
+
+
+def _schema_batch(table: str, contract: Mapping[str, str]) -> Batch:
+    return Batch(
+        suite=f"{SCHEMA}.{table}.columns",
+        table=f"{SCHEMA}.{table}",
+        query=(
+            "select column_name || ' ' || lower(data_type) as column_and_type "
+            "from information_schema.columns "
+            f"where table_schema = '{SCHEMA}' and table_name = '{table}'"
+        ),
+        expectations=[
+            gxe.ExpectColumnDistinctValuesToContainSet(
+                column="column_and_type",
+                value_set=sorted(f"{name} {kind.lower()}" for name, kind in contract.items()),
+            )
+        ],
+    )
+
+
+def _rows_batch(table: str, rules: RawRules, thresholds: Thresholds) -> Batch:
+    clean = 1 - thresholds.max_dirty_row_share
+    columns = [*rules.key, *rules.not_null, *rules.positive, *rules.fractions]
+    columns += [f"lower(trim({column})) as {column}" for column in rules.allowed]
+    expectations: list = [gxe.ExpectTableRowCountToBeBetween(min_value=1)]
+    expectations += [
+        gxe.ExpectColumnValuesToNotBeNull(column=column, mostly=clean)
+        for column in (*rules.key, *rules.not_null)
+    ]
+    unique_share = 1 - thresholds.max_duplicate_key_share
+    expectations.append(
+        gxe.ExpectColumnValuesToBeUnique(column=rules.key[0], mostly=unique_share)
+        if len(rules.key) == 1
+        else gxe.ExpectCompoundColumnsToBeUnique(column_list=list(rules.key), mostly=unique_share)
+    )
+    if rules.timestamp:
+        hours = rules.timestamp + HOURS_AFTER_LOAD
+        columns.append(f"(epoch({rules.timestamp}) - epoch(_loaded_at)) / 3600.0 as {hours}")
+        expectations += [
+            gxe.ExpectColumnValuesToBeBetween(
+                column=hours, max_value=thresholds.future_tolerance_hours, mostly=clean
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column=hours, max_value=thresholds.max_future_days * 24
+            ),
+        ]
+    expectations += [
+        gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(values))
+        for column, values in rules.allowed.items()
+    ]
+    expectations += [
+        gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, strict_min=True)
+        for column in rules.positive
+    ]
+    expectations += [
+        gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=1)
+        for column in rules.fractions
+    ]
+    return Batch(
+        suite=f"{SCHEMA}.{table}",
+        table=f"{SCHEMA}.{table}",
+        query=f"select {', '.join(dict.fromkeys(columns))} from {SCHEMA}.{table}",
+        expectations=expectations,
+        row_id=rules.key[0],
+    )
+
+
+def _campaign_funnel_batch(thresholds: Thresholds) -> Batch:
+    """Per customer, campaigns opened or clicked must have been sent to them: more clicks than
+    sends would give rates above 1 (the features count reactions to sent campaigns only)."""
+    consistent = 1 - thresholds.max_rate_violation_share
+    return Batch(
+        suite=f"{SCHEMA}.campaign_events.funnel",
+        table=f"{SCHEMA}.campaign_events",
+        query=f"""
+            select
+                customer_id,
+                count(distinct campaign_id) filter (where lower(trim(event_type)) = 'send')
+                    as campaigns_sent,
+                count(distinct campaign_id) filter (where lower(trim(event_type)) = 'open')
+                    as campaigns_opened,
+                count(distinct campaign_id) filter (where lower(trim(event_type)) = 'click')
+                    as campaigns_clicked
+            from {SCHEMA}.campaign_events
+            where customer_id is not null
+            group by customer_id
+        """,
+        expectations=[
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="campaigns_sent", column_B=reaction, or_equal=True, mostly=consistent
+            )
+            for reaction in ("campaigns_opened", "campaigns_clicked")
+        ],
+        row_id="customer_id",
+    )

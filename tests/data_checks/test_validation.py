@@ -1,0 +1,122 @@
+"""The data_checks API on a real DuckDB file with real Great Expectations validations."""
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from data_checks.baseline import feature_columns, load_baseline, record_baseline
+from data_checks.suites.customer_features import consistency_batch, valid_rows_batch
+from data_checks.thresholds import Thresholds
+from data_checks.validation import Validator
+
+
+@pytest.fixture
+def conn(tmp_path: Path):
+    """A warehouse whose customer_features holds one row per kind of mistake."""
+    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    connection.execute("create schema marts")
+    connection.execute(
+        """
+        create table marts.customer_features as
+        select
+            customer_id, as_of_date, recency_days, tenure_days, frequency,
+            monetary::double as monetary,
+            category_share_toys::double as category_share_toys,
+            category_share_books::double as category_share_books,
+            category_share_other::double as category_share_other,
+            click_through_rate::double as click_through_rate
+        from (values
+            ('ok',        date '2024-06-30', 10, 100, 4, 250.0, 0.5, 0.5, 0.0, 0.2),
+            ('rate_high', date '2024-06-30', 10, 100, 4, 250.0, 0.5, 0.5, 0.0, 1.7),
+            ('recent',    date '2024-06-30', 90, 30,  2, 80.0,  0.5, 0.3, 0.0, 0.1),
+            ('negative',  date '2024-06-30', 5,  40, -1, 10.0,  1.0, 0.0, 0.0, 0.0)
+        ) as t(customer_id, as_of_date, recency_days, tenure_days, frequency, monetary,
+               category_share_toys, category_share_books, category_share_other,
+               click_through_rate)
+        """
+    )
+    connection.execute(
+        "create table marts.dim_customers as select customer_id from marts.customer_features"
+    )
+    yield connection
+    connection.close()
+
+
+def test_failures_name_table_column_expectation_and_offending_rows(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    validator = Validator(tmp_path / "quality")
+    result = validator.validate(conn, [valid_rows_batch(feature_columns(conn), 4, Thresholds())])
+
+    assert not result.success
+    failed = {(f.columns[0], f.expectation) for f in result.failures}
+    assert failed == {
+        ("click_through_rate", "expect_column_values_to_be_between"),
+        ("frequency", "expect_column_values_to_be_between"),
+        ("tenure_days", "expect_column_pair_values_a_to_be_greater_than_b"),
+        ("category_share_total", "expect_column_values_to_be_between"),
+    }
+    rate = next(f for f in result.failures if f.columns == ("click_through_rate",))
+    assert (rate.unexpected_count, rate.element_count) == (1, 4)
+    assert rate.sample.to_dict("records") == [
+        {"click_through_rate": 1.7, "customer_id": "rate_high"}
+    ]
+    assert "marts.customer_features.click_through_rate" in rate.describe()
+    assert "expect_column_values_to_be_between (min_value=0, max_value=1)" in result.summary()
+    assert result.main_docs_page.exists() and result.main_docs_page.suffix == ".html"
+    assert (Validator.site_root(tmp_path / "quality") / "index.html").exists()
+
+
+def test_a_lost_customer_fails_against_dim_customers(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    conn.execute("delete from marts.customer_features where customer_id <> 'ok'")
+    conn.execute("delete from marts.dim_customers where customer_id = 'negative'")
+    result = Validator(tmp_path / "q").validate(
+        conn, [valid_rows_batch(feature_columns(conn), 3, Thresholds())]
+    )
+    (failure,) = result.failures
+    assert failure.expectation == "expect_table_row_count_to_equal"
+    assert failure.observed_value == 1
+
+
+def test_consistency_with_the_recorded_baseline(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    thresholds = Thresholds(band_features=("monetary",))
+    baseline = record_baseline(conn, thresholds.band_features)
+    assert load_baseline(conn) == baseline
+    assert (baseline.row_count, baseline.as_of_date) == (4, date(2024, 6, 30))
+    assert baseline.means == {"monetary": pytest.approx(147.5)}
+    validator = Validator(tmp_path / "q")
+    batch = consistency_batch(feature_columns(conn), baseline, baseline.as_of_date, thresholds)
+    assert validator.validate(conn, [batch]).success
+
+    conn.execute(
+        "update marts.customer_features set monetary = monetary * 10, frequency = 0 "
+        "where customer_id = 'ok'"
+    )
+    result = validator.validate(conn, [batch])
+    assert {(f.columns[0], f.expectation) for f in result.failures} == {
+        ("monetary", "expect_column_mean_to_be_between"),
+        ("frequency", "expect_column_pair_values_a_to_be_greater_than_b"),
+    }
+
+    earlier = consistency_batch(feature_columns(conn), baseline, date(2024, 1, 1), thresholds)
+    assert "frequency" not in {f.columns[0] for f in validator.validate(conn, [earlier]).failures}
+
+
+def test_thresholds_load_from_yaml_and_reject_unknown_names(tmp_path: Path) -> None:
+    path = tmp_path / "quality.yml"
+    path.write_text("row_count_band: 0.1\nmax_null_share_by_column: {avg_sentiment: 0.99}\n")
+    thresholds = Thresholds.from_yaml(path)
+    assert thresholds.row_count_band == 0.1
+    assert thresholds.null_share_limit("avg_sentiment") == 0.99
+    assert thresholds.null_share_limit("spend_trend") == Thresholds().null_share_limit(
+        "spend_trend"
+    )
+    path.write_text("row_count_bandd: 0.1\n")
+    with pytest.raises(ValueError, match=r"unknown threshold.*row_count_bandd"):
+        Thresholds.from_yaml(path)
