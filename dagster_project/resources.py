@@ -1,17 +1,21 @@
 """Dagster resources: the warehouse, the landing folder, the as-of date and dbt."""
 
+import datetime
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import yaml
 from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource
 
 from dagster_project.settings import DBT_PROJECT_DIR, Settings, resolve_as_of_date
 from data_checks.thresholds import Thresholds
 from data_checks.validation import Validator
+from ml.config import SegmentationConfig
+from ml.model import SegmentationModel
 
 # DuckDB allows one writing process per file: every asset that writes the warehouse (including the
 # dbt subprocess) runs in this pool, whose limit is 1 (.dagster_home/dagster.yaml).
@@ -57,6 +61,37 @@ class DataQualityResource(ConfigurableResource):
         return f"{self.docs_url.rstrip('/')}/{page.relative_to(site).as_posix()}"
 
 
+class SegmentationResource(ConfigurableResource):
+    """Segmentation settings, and the folder of versioned model artifacts."""
+
+    models_dir: str
+    config_file: str = ""
+
+    def config(self) -> SegmentationConfig:
+        if not self.config_file:
+            return SegmentationConfig()
+        overrides = yaml.safe_load(Path(self.config_file).read_text()) or {}
+        return SegmentationConfig.from_mapping(overrides, source=self.config_file)
+
+    def save(self, model: SegmentationModel) -> Path:
+        """Writes the artifacts, then points `current` at them: a half-written model is never
+        the current one."""
+        folder = model.save(Path(self.models_dir) / model.version)
+        pointer = Path(self.models_dir) / "current"
+        staged = pointer.with_suffix(".tmp")
+        staged.write_text(model.version)
+        staged.replace(pointer)
+        return folder
+
+    def current(self) -> SegmentationModel:
+        pointer = Path(self.models_dir) / "current"
+        if not pointer.exists():
+            raise FileNotFoundError(
+                f"No trained model in {self.models_dir}: materialize segmentation_model first."
+            )
+        return SegmentationModel.load(Path(self.models_dir) / pointer.read_text().strip())
+
+
 class LandingFolderResource(ConfigurableResource):
     """Folder with one subfolder of Parquet files per raw source."""
 
@@ -68,7 +103,7 @@ class AsOfDateResource(ConfigurableResource):
 
     date: str = ""
 
-    def resolve(self) -> date:
+    def resolve(self) -> datetime.date:
         return resolve_as_of_date(self.date)
 
 
@@ -88,6 +123,10 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
             docs_dir=str(settings.quality_docs_dir),
             docs_url=settings.quality_docs_url,
             thresholds_file=str(settings.quality_config or ""),
+        ),
+        "segmentation": SegmentationResource(
+            models_dir=str(settings.models_dir),
+            config_file=str(settings.segmentation_config or ""),
         ),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),

@@ -14,7 +14,7 @@ from dagster_project.resources import WarehouseResource
 from dagster_project.settings import REPO_ROOT, Settings, resolve_as_of_date
 from demo_data.generate import DemoSpec, generate
 
-SUMMARY_SCHEMAS = ("raw", "enriched", "staging", "intermediate", "marts")
+SUMMARY_SCHEMAS = ("raw", "enriched", "staging", "intermediate", "marts", "segments")
 
 
 def ensure_landing_data(settings: Settings) -> bool:

@@ -10,6 +10,7 @@
 | SEG_PII_HASH_KEY | public demo key | HMAC key that pseudonymises emails and phones (read by dbt) |
 | SEG_QUALITY_CONFIG | none | YAML overriding data-quality thresholds (data_checks/thresholds.py) |
 | SEG_QUALITY_DOCS_URL | http://127.0.0.1:3001 | where `make docs` serves the Data Docs site |
+| SEG_SEGMENTATION_CONFIG | none | YAML overriding segmentation settings (ml/config.py) |
 """
 
 import os
@@ -32,11 +33,17 @@ class Settings:
     demo_seed: int
     quality_config: Path | None = None
     quality_docs_url: str = DEFAULT_QUALITY_DOCS_URL
+    segmentation_config: Path | None = None
 
     @property
     def quality_docs_dir(self) -> Path:
         """The Great Expectations project and its Data Docs site, beside the warehouse file."""
         return self.warehouse_path.parent / "quality"
+
+    @property
+    def models_dir(self) -> Path:
+        """Versioned model artifacts, beside the warehouse file."""
+        return self.warehouse_path.parent / "models"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -51,11 +58,14 @@ class Settings:
             as_of_date=as_of_date,
             demo_customers=int(environ.get("SEG_DEMO_CUSTOMERS", "20000")),
             demo_seed=int(environ.get("SEG_DEMO_SEED", "42")),
-            quality_config=Path(environ["SEG_QUALITY_CONFIG"]).absolute()
-            if environ.get("SEG_QUALITY_CONFIG")
-            else None,
+            quality_config=_optional_path(environ.get("SEG_QUALITY_CONFIG")),
             quality_docs_url=environ.get("SEG_QUALITY_DOCS_URL", DEFAULT_QUALITY_DOCS_URL),
+            segmentation_config=_optional_path(environ.get("SEG_SEGMENTATION_CONFIG")),
         )
+
+
+def _optional_path(value: str | None) -> Path | None:
+    return Path(value).absolute() if value else None
 
 
 def parse_as_of_date(value: str) -> date:

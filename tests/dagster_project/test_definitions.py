@@ -10,7 +10,16 @@ from dagster_project.definitions import defs
 from dagster_project.resources import WAREHOUSE_POOL
 from dagster_project.settings import REPO_ROOT, Settings
 
-GROUPS = {"ingest", "enrichment", "reference", "staging", "intermediate", "marts", "quality"}
+GROUPS = {
+    "ingest",
+    "enrichment",
+    "reference",
+    "staging",
+    "intermediate",
+    "marts",
+    "quality",
+    "segmentation",
+}
 
 
 def test_definitions_load() -> None:
@@ -27,6 +36,7 @@ def test_every_asset_has_group_description_and_kinds() -> None:
         assert node.kinds, node.key
     keys = {node.key.to_user_string() for node in nodes}
     assert {"raw_orders", "text_sentiment", "customer_features", "dim_customers"} <= keys
+    assert {"segmentation_model", "customer_segments", "segment_profiles", "rfm_segments"} <= keys
     assert len([key for key in keys if key.startswith("raw_")]) == 7
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult
 
+from dagster_project.assets.segmentation import PUBLISHED_TABLES
 from dagster_project.run import run_full_refresh
 from dagster_project.settings import Settings
 from demo_data.generate import DemoSpec, generate
@@ -23,8 +24,9 @@ from tests.conftest import settings_for
 
 AS_OF = date(2026, 11, 20)
 RAW_CHECK = "meets_raw_expectations"
-DOWNSTREAM_OF_RAW = {"customer_features", "dim_customers", "customer_features_baseline"}
-DOWNSTREAM_OF_FEATURES = {"customer_features_baseline"}
+SEGMENTATION = {"segmentation_model", *PUBLISHED_TABLES}
+DOWNSTREAM_OF_FEATURES = {"customer_features_baseline", *SEGMENTATION}
+DOWNSTREAM_OF_RAW = {"customer_features", "dim_customers", *DOWNSTREAM_OF_FEATURES}
 
 
 def run(settings: Settings) -> ExecuteInProcessResult:
@@ -41,15 +43,24 @@ def good_run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     assert result.success
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert not failed, "a clean run must pass every check"
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized >= SEGMENTATION
     return settings
 
 
 def baseline_fingerprint(settings: Settings) -> tuple:
+    """Row count and content hash of the validated baseline and of every published segment
+    table, plus the current model version: none of them may change when a gate fails."""
+    tables = [
+        f"quality.{table}"
+        for table in ("customer_features_baseline", "customer_frequency_baseline")
+    ] + [f"segments.{table}" for table in PUBLISHED_TABLES]
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
-        return tuple(
-            conn.execute(f"select count(*), sum(hash(t)) from quality.{table} as t").fetchone()
-            for table in ("customer_features_baseline", "customer_frequency_baseline")
+        contents = tuple(
+            conn.execute(f"select count(*), sum(hash(t)) from {table} as t").fetchone()
+            for table in tables
         )
+    return (*contents, (settings.models_dir / "current").read_text())
 
 
 def frame(settings: Settings, source: str) -> tuple[Path, pd.DataFrame]:

@@ -1,0 +1,155 @@
+"""Segmentation: train (model search, explanation, stable ids), then score and publish everyone."""
+
+import base64
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pandas as pd
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    multi_asset,
+)
+
+from dagster_project.metadata import markdown_table, table_metadata
+from dagster_project.resources import WAREHOUSE_POOL, SegmentationResource, WarehouseResource
+from dagster_project.segments_store import (
+    SCHEMA,
+    previous_run,
+    publish,
+    score_everyone,
+    training_sample,
+)
+from ml import plots
+from ml.train import TrainingReport, train
+
+CUSTOMER_FEATURES = AssetKey("customer_features")
+SEGMENTATION_MODEL = AssetKey("segmentation_model")
+PUBLISHED_TABLES = {
+    "customer_segments": "Current segment of every customer, with the assigner's confidence.",
+    "segment_profiles": "Per segment: name, description, size, and each feature's mean and lift.",
+    "segment_history": "Type-2 history: which segment each customer was in, valid_from/valid_to.",
+    "segment_transitions": "Customers moving between segments on each as-of date.",
+    "model_runs": "Every published model: algorithm, parameters, quality metrics, fingerprint.",
+    "rfm_segments": "Classic baseline: RFM quintile scores and named RFM cells.",
+}
+
+
+def _image(png: bytes) -> MetadataValue:
+    return MetadataValue.md(f"![plot](data:image/png;base64,{base64.b64encode(png).decode()})")
+
+
+def _training_metadata(report: TrainingReport) -> dict[str, MetadataValue]:
+    model, found = report.model, report.search
+    names = {segment_id: segment.name for segment_id, segment in model.segments.items()}
+    sizes = report.labels.map(names).value_counts()
+    segments = [
+        {
+            "segment_id": segment.segment_id,
+            "name": segment.name,
+            "customers": int(sizes.get(segment.name, 0)),
+            "description": segment.description,
+        }
+        for segment in model.segments.values()
+    ]
+    cv = report.explainer_cv.per_segment.assign(segment=lambda f: f["segment"].map(names))
+    return {
+        "model_version": MetadataValue.text(model.version),
+        "chosen": MetadataValue.text(found.chosen.name),
+        "chosen_because": MetadataValue.text(found.reason),
+        "candidates": markdown_table(found.table().round(3), max_rows=100),
+        "segments": markdown_table(pd.DataFrame(segments), max_rows=50),
+        "explainer_macro_f1": MetadataValue.float(report.explainer_cv.macro_f1),
+        "assigner_macro_f1": MetadataValue.float(report.assigner_cv.macro_f1),
+        "explainer_cv_per_segment": markdown_table(cv.round(3), max_rows=50),
+        "permutation_importance": markdown_table(
+            report.importances.head(10).round(4).rename("importance").reset_index(), max_rows=10
+        ),
+        "dropped_near_duplicates": markdown_table(
+            pd.DataFrame(
+                [(k, *v) for k, v in report.dropped_features.items()],
+                columns=["dropped", "duplicate_of", "abs_correlation"],
+            ),
+            max_rows=50,
+        ),
+        "stability_ari_vs_previous": MetadataValue.float(report.stability_ari)
+        if report.stability_ari is not None
+        else MetadataValue.text("first run"),
+        "new_segment_ids": MetadataValue.text(str(list(report.matching.new_segments))),
+        "training_customers": MetadataValue.int(len(report.labels)),
+        "k_selection": _image(plots.k_selection_curves(found.table())),
+        "segment_map": _image(
+            plots.segment_map(report.matrix, report.labels.to_numpy(), names, seed=0)
+        ),
+        "segment_sizes": _image(plots.segment_sizes(sizes)),
+    }
+
+
+@asset(
+    deps=[CUSTOMER_FEATURES],
+    group_name="segmentation",
+    kinds={"scikit-learn"},
+    pool=WAREHOUSE_POOL,
+)
+def segmentation_model(
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    segmentation: SegmentationResource,
+) -> MaterializeResult:
+    """Searches KMeans, a BIC-chosen GaussianMixture, Ward and HDBSCAN on a sample of
+    customer_features, picks one by mean rank over silhouette, Calinski-Harabasz, Davies-Bouldin
+    and bootstrap stability, keeps segment ids by matching the published segments, and trains a
+    decision tree (rules) and a gradient-boosting assigner. Saved as a new model version."""
+    config = segmentation.config()
+    with warehouse.connect(read_only=True) as conn:
+        features = training_sample(conn, config.train_sample, config.random_state)
+        previous = previous_run(conn)
+    version = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{context.run.run_id[:8]}"
+    report = train(features, config, version, previous)
+    folder = segmentation.save(report.model)
+    context.log.info(f"Model {version} saved to {folder}: {report.search.reason}")
+    return MaterializeResult(
+        metadata={"artifacts": MetadataValue.path(str(folder)), **_training_metadata(report)}
+    )
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(
+            name,
+            description=description,
+            deps=[SEGMENTATION_MODEL, CUSTOMER_FEATURES],
+            group_name="segmentation",
+            kinds={"duckdb"},
+        )
+        for name, description in PUBLISHED_TABLES.items()
+    ],
+    pool=WAREHOUSE_POOL,
+)
+def segment_tables(
+    warehouse: WarehouseResource, segmentation: SegmentationResource
+) -> Iterator[MaterializeResult]:
+    """Scores every customer with the current model, in chunks, and publishes the tables of
+    schema `segments` in one transaction: readers see the old tables or the new, never a mix."""
+    model = segmentation.current()
+    with warehouse.connect() as conn:
+        assignments = score_everyone(conn, model)
+        as_of_date = publish(conn, model, assignments)
+        for name in PUBLISHED_TABLES:
+            metadata = table_metadata(conn, SCHEMA, name)
+            if name == "customer_segments":
+                metadata["segment_sizes"] = markdown_table(
+                    assignments["segment_name"].value_counts().rename("customers").reset_index()
+                )
+            yield MaterializeResult(
+                asset_key=name,
+                metadata={
+                    **metadata,
+                    "model_version": MetadataValue.text(model.version),
+                    "as_of_date": MetadataValue.text(as_of_date.isoformat()),
+                },
+            )

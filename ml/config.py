@@ -1,0 +1,109 @@
+"""Every segmentation setting, with its default, in one place.
+
+Override any of them with a YAML file named by SEG_SEGMENTATION_CONFIG, for example:
+
+    k_range: [3, 9]
+    algorithms: [kmeans, gmm]
+    pca_variance: 0.9
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+ALGORITHMS: tuple[str, ...] = ("kmeans", "gmm", "ward", "hdbscan")
+
+
+@dataclass(frozen=True)
+class SegmentationConfig:
+    # Which columns go in. None means every numeric column that is neither an id nor profiling-only.
+    features: tuple[str, ...] | None = None
+    profile_only: tuple[str, ...] = ("age_band", "gender", "country")
+    """Demographics kept for profiling and fairness audits, never used to form segments."""
+    categorical_features: tuple[str, ...] = ()
+    """Low-cardinality text columns to one-hot encode into the model (none by default)."""
+    log_features: tuple[str, ...] = (
+        "recency_days",
+        "frequency",
+        "monetary",
+        "avg_order_value",
+        "tenure_days",
+        "orders_last_90d",
+        "sessions_90d",
+        "avg_session_seconds",
+        "pages_per_session",
+        "likes",
+        "shares",
+        "comments",
+        "mentions",
+    )
+    """Heavy-tailed money and count features, compressed with a signed log1p before scaling."""
+
+    # Preprocessing.
+    correlation_threshold: float = 0.95
+    """Of two columns correlated beyond this (absolute), the later one is dropped and reported."""
+    clip_iqr: float = 3.0
+    """Robust-scaled values are clipped to +-this many IQRs, so a few extreme customers cannot
+    claim a cluster of their own."""
+    pca_variance: float | None = 0.9
+    """Keep this share of variance with PCA before clustering (None keeps every column): the
+    discarded tail is mostly per-customer noise, and dropping it makes the scores sharper."""
+
+    # Model search.
+    algorithms: tuple[str, ...] = ALGORITHMS
+    k_range: tuple[int, int] = (2, 12)
+    min_segment_share: float = 0.03
+    """Candidates with a segment smaller than this share of customers are rejected."""
+    min_stability: float = 0.75
+    """Candidates whose bootstrap stability (mean ARI over refits) is below this are rejected."""
+    stability_resamples: int = 5
+    silhouette_sample: int = 5_000
+    search_sample: int = 20_000
+    """Candidates are fitted and scored on a sample this large; the chosen one is then refitted
+    on the training sample. Keeps the search's cost flat as customers grow."""
+    costly_fit_sample: int = 5_000
+    """Ward and HDBSCAN are fitted on a sample this large and extended to everyone by nearest
+    centroid; the GaussianMixture's BIC sweep over k uses it too."""
+    train_sample: int = 200_000
+    """Training fits on a sample this large; scoring always covers every customer."""
+
+    # Explanation and identity.
+    tree_max_depth: int = 6
+    """Depth of the explaining tree: deep enough to separate every segment (CV F1), shallow
+    enough that each rule stays a handful of conditions."""
+    cv_folds: int = 5
+    cv_sample: int = 50_000
+    """Cross-validation and permutation importances use at most this many training customers."""
+    min_identity_overlap: float = 0.5
+    """A new cluster keeps a previous segment's id when at least this share (Jaccard) of the
+    two memberships overlap; otherwise it is a new segment with a new id."""
+    random_state: int = 42
+
+    @classmethod
+    def from_mapping(cls, overrides: Mapping[str, Any], source: str) -> "SegmentationConfig":
+        """Defaults with `overrides` applied; unknown names are an error naming `source`."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(
+                f"{source}: unknown segmentation setting(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        sequences = {
+            name: tuple(value) for name, value in overrides.items() if isinstance(value, list)
+        }
+        config = replace(cls(), **{**overrides, **sequences})
+        config.validate(source)
+        return config
+
+    def validate(self, source: str = "segmentation config") -> None:
+        low, high = self.k_range
+        if not 2 <= low <= high:
+            raise ValueError(f"{source}: k_range must be [low, high] with 2 <= low <= high")
+        unknown = sorted(set(self.algorithms) - set(ALGORITHMS))
+        if unknown or not self.algorithms:
+            raise ValueError(
+                f"{source}: algorithms must be some of {', '.join(ALGORITHMS)}, got {unknown}"
+            )
+        if self.pca_variance is not None and not 0 < self.pca_variance <= 1:
+            raise ValueError(f"{source}: pca_variance must be in (0, 1]")

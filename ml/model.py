@@ -1,0 +1,99 @@
+"""A trained segmentation model: everything needed to assign segments without retraining.
+
+Saved as one folder per version: `model.joblib` (preprocessing pipeline, assigner, explainer),
+`features.json`, `segments.json` (ids, names, descriptions, rules) and `metrics.json`.
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.tree import DecisionTreeClassifier
+
+
+@dataclass
+class Segment:
+    segment_id: int
+    name: str
+    description: str
+    rule: str
+
+
+@dataclass
+class SegmentationModel:
+    version: str
+    features: list[str]  # the customer_features columns the model reads
+    explain_features: list[str]  # numeric ones, in their own units, for the tree and assigner
+    preprocessor: Pipeline  # fitted: features -> clustering space
+    assigner: HistGradientBoostingClassifier  # predicts segment ids
+    explainer: DecisionTreeClassifier  # readable rules
+    segments: dict[int, Segment]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def assign(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """customer_id, segment_id, segment_name, confidence (the assigner's probability)."""
+        inputs = frame[self.explain_features].astype(float)
+        probabilities = self.assigner.predict_proba(inputs)
+        best = probabilities.argmax(axis=1)
+        segment_ids = self.assigner.classes_[best].astype(int)
+        names = {segment_id: segment.name for segment_id, segment in self.segments.items()}
+        return pd.DataFrame(
+            {
+                "customer_id": frame["customer_id"].to_numpy(),
+                "segment_id": segment_ids,
+                "segment_name": pd.Series(segment_ids).map(names).to_numpy(),
+                "confidence": probabilities[np.arange(len(best)), best],
+            }
+        )
+
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        joblib.dump(
+            {
+                "preprocessor": self.preprocessor,
+                "assigner": self.assigner,
+                "explainer": self.explainer,
+            },
+            folder / "model.joblib",
+        )
+        _write_json(
+            folder / "features.json",
+            {"features": self.features, "explain_features": self.explain_features},
+        )
+        _write_json(folder / "segments.json", [vars(segment) for segment in self.segments.values()])
+        _write_json(folder / "metrics.json", {"version": self.version, **self.metrics})
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path) -> "SegmentationModel":
+        fitted = joblib.load(folder / "model.joblib")
+        features = json.loads((folder / "features.json").read_text())
+        metrics = json.loads((folder / "metrics.json").read_text())
+        segments = [Segment(**item) for item in json.loads((folder / "segments.json").read_text())]
+        return cls(
+            version=metrics.pop("version"),
+            features=features["features"],
+            explain_features=features["explain_features"],
+            segments={segment.segment_id: segment for segment in segments},
+            metrics=metrics,
+            **fitted,
+        )
+
+
+def _write_json(path: Path, value: object) -> None:
+    path.write_text(json.dumps(value, indent=2, default=_plain))
+
+
+def _plain(value: object) -> object:
+    """numpy scalars and arrays as JSON numbers and lists."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

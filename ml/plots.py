@@ -1,0 +1,58 @@
+"""Plots for the model report, as PNG bytes: k-selection curves, a 2-D PCA map, segment sizes."""
+
+import io
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.decomposition import PCA
+
+SCATTER_POINTS = 5_000
+
+
+def _png(figure: Figure) -> bytes:
+    """Figures are built without pyplot: no global state, no GUI backend."""
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()
+
+
+def k_selection_curves(candidates: pd.DataFrame) -> bytes:
+    """Each score against the number of segments, one line per algorithm."""
+    scores = ["silhouette", "calinski_harabasz", "davies_bouldin", "stability"]
+    figure = Figure(figsize=(4 * len(scores), 3))
+    axes = figure.subplots(1, len(scores))
+    for axis, score in zip(axes, scores, strict=True):
+        for algorithm, rows in candidates.groupby("algorithm"):
+            rows = rows.dropna(subset=[score]).sort_values("segments")
+            axis.plot(rows["segments"], rows[score], marker="o", label=algorithm)
+        axis.set_title(score.replace("_", " "))
+        axis.set_xlabel("segments")
+    axes[0].legend()
+    return _png(figure)
+
+
+def segment_map(matrix: np.ndarray, labels: np.ndarray, names: dict[int, str], seed: int) -> bytes:
+    """The training customers on their first two principal components, coloured by segment."""
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(matrix), size=min(SCATTER_POINTS, len(matrix)), replace=False)
+    points = PCA(n_components=2, random_state=seed).fit_transform(matrix[rows])
+    figure = Figure(figsize=(7, 5))
+    axis = figure.subplots()
+    for segment_id in np.unique(labels):
+        mask = labels[rows] == segment_id
+        axis.scatter(*points[mask].T, s=4, alpha=0.6, label=names.get(int(segment_id), segment_id))
+    axis.set_xlabel("PC 1")
+    axis.set_ylabel("PC 2")
+    axis.legend(markerscale=3, fontsize=7)
+    return _png(figure)
+
+
+def segment_sizes(sizes: pd.Series) -> bytes:
+    """Customers per segment (index: segment name)."""
+    figure = Figure(figsize=(7, 0.4 * len(sizes) + 1))
+    axis = figure.subplots()
+    sizes.sort_values().plot.barh(ax=axis)
+    axis.set_xlabel("customers")
+    return _png(figure)

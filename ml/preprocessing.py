@@ -1,0 +1,132 @@
+"""One scikit-learn pipeline from customer_features columns to the matrix segments are found in.
+
+Signed log1p for heavy-tailed money and counts, median imputation with missing-indicator columns,
+one-hot encoding for configured categoricals, removal of near-duplicate columns, robust scaling
+clipped to a few IQRs, and optional PCA. The fitted pipeline is saved with the model, so scoring
+transforms exactly as training did.
+"""
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.decomposition import PCA
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, RobustScaler
+
+from ml.config import SegmentationConfig
+
+ID_COLUMNS: tuple[str, ...] = ("customer_id", "as_of_date")
+
+
+def model_features(frame: pd.DataFrame, config: SegmentationConfig) -> list[str]:
+    """The columns the model sees: configured ones, or every numeric non-id, non-profiling one."""
+    excluded = set(ID_COLUMNS) | set(config.profile_only)
+    if config.features is not None:
+        chosen = list(config.features) + list(config.categorical_features)
+        missing = [name for name in chosen if name not in frame.columns]
+        if missing:
+            raise ValueError(f"configured features not in customer_features: {missing}")
+        return chosen
+    numeric = [
+        name
+        for name in frame.columns
+        if name not in excluded and pd.api.types.is_numeric_dtype(frame[name])
+    ]
+    return numeric + [name for name in config.categorical_features if name not in numeric]
+
+
+def signed_log1p(values: np.ndarray) -> np.ndarray:
+    """log1p that keeps the sign, so a negative amount (net of returns) stays ordered."""
+    return np.sign(values) * np.log1p(np.abs(values))
+
+
+class CorrelationFilter(TransformerMixin, BaseEstimator):
+    """Drops constant columns, and the later of any two columns whose |correlation| exceeds the
+    threshold. `dropped_` maps each dropped column to the kept column it duplicates (or
+    "constant") and the correlation, for the model report."""
+
+    def __init__(self, threshold: float = 0.95) -> None:
+        self.threshold = threshold
+
+    def fit(self, frame: pd.DataFrame, y: object = None) -> "CorrelationFilter":
+        values = frame.astype(float)
+        constant = [name for name in values.columns if values[name].nunique(dropna=False) <= 1]
+        correlation = values.drop(columns=constant).corr().abs()
+        self.dropped_: dict[str, tuple[str, float]] = dict.fromkeys(constant, ("constant", 1.0))
+        kept: list[str] = []
+        for name in correlation.columns:
+            duplicate_of = next(
+                (other for other in kept if correlation.loc[name, other] > self.threshold), None
+            )
+            if duplicate_of is None:
+                kept.append(name)
+            else:
+                self.dropped_[name] = (duplicate_of, float(correlation.loc[name, duplicate_of]))
+        self.kept_ = kept
+        return self
+
+    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[self.kept_]
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return np.asarray(self.kept_, dtype=object)
+
+
+def build_preprocessor(columns: list[str], config: SegmentationConfig) -> Pipeline:
+    categorical = [name for name in columns if name in config.categorical_features]
+    logged = [name for name in columns if name in config.log_features]
+    linear = [name for name in columns if name not in categorical and name not in logged]
+    branches = [
+        (
+            "log",
+            make_pipeline(
+                FunctionTransformer(signed_log1p, feature_names_out="one-to-one"),
+                SimpleImputer(strategy="median", add_indicator=True),
+            ),
+            logged,
+        ),
+        ("linear", SimpleImputer(strategy="median", add_indicator=True), linear),
+        (
+            "categorical",
+            make_pipeline(
+                SimpleImputer(strategy="constant", fill_value="unknown"),
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+            ),
+            categorical,
+        ),
+    ]
+    steps = [
+        ("columns", ColumnTransformer(branches, verbose_feature_names_out=False)),
+        ("deduplicate", CorrelationFilter(config.correlation_threshold)),
+        ("scale", RobustScaler()),
+        (
+            "clip",
+            FunctionTransformer(
+                np.clip,
+                kw_args={"a_min": -config.clip_iqr, "a_max": config.clip_iqr},
+                feature_names_out="one-to-one",
+            ),
+        ),
+    ]
+    if config.pca_variance is not None:
+        steps.append(
+            ("pca", PCA(n_components=config.pca_variance, random_state=config.random_state))
+        )
+    pipeline = Pipeline(steps)
+    pipeline.set_output(transform="pandas")
+    return pipeline
+
+
+def prepare_frame(
+    frame: pd.DataFrame, columns: list[str], config: SegmentationConfig
+) -> pd.DataFrame:
+    """The model columns with numeric ones as float (pandas nullable ints become NaN-aware)."""
+    prepared = frame[columns].copy()
+    for name in columns:
+        if name not in config.categorical_features:
+            prepared[name] = pd.to_numeric(prepared[name], errors="raise").astype(float)
+        else:
+            prepared[name] = prepared[name].astype(object).where(prepared[name].notna(), None)
+    return prepared

@@ -1,0 +1,262 @@
+"""Model search: fit every candidate clustering, score it, reject the unusable, pick one.
+
+Candidates: KMeans for each k in the configured range; a GaussianMixture whose k is chosen by BIC;
+Ward agglomerative clustering for each k and HDBSCAN, both fitted on a sample and extended to
+everyone by nearest centroid. Every candidate is scored on the same matrix.
+
+Selection rule: among candidates whose smallest segment reaches `min_segment_share` and whose
+bootstrap stability reaches `min_stability`, pick the best mean rank over silhouette (higher is
+better), Calinski-Harabasz (higher), Davies-Bouldin (lower) and stability (higher); ties go to
+fewer segments, then to the earlier algorithm in the configured order.
+"""
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Memory
+from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
+from sklearn.metrics import (
+    adjusted_rand_score,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    silhouette_score,
+)
+from sklearn.mixture import GaussianMixture
+
+from ml.config import SegmentationConfig
+
+Assigner = Callable[[np.ndarray], np.ndarray]
+RANKED_SCORES: dict[str, bool] = {
+    "silhouette": True,
+    "calinski_harabasz": True,
+    "davies_bouldin": False,
+    "stability": True,
+}
+"""Score name -> whether higher is better; the selection rule ranks on these."""
+
+
+@dataclass
+class Candidate:
+    algorithm: str
+    params: dict[str, Any]
+    labels: np.ndarray
+    scores: dict[str, float] = field(default_factory=dict)
+    rejected_because: str | None = None
+
+    @property
+    def name(self) -> str:
+        settings = ", ".join(f"{key}={value}" for key, value in self.params.items())
+        return f"{self.algorithm}({settings})"
+
+    @property
+    def n_segments(self) -> int:
+        return len(np.unique(self.labels))
+
+
+@dataclass
+class SearchResult:
+    candidates: list[Candidate]
+    chosen: Candidate
+    reason: str
+    gmm_bic: dict[int, float]
+    labels: np.ndarray
+    """The chosen candidate, refitted on the whole training matrix: one label per row of it."""
+
+    def table(self) -> pd.DataFrame:
+        """One row per candidate with every score, the rank and why it was rejected, if it was."""
+        rows = [
+            {
+                "candidate": candidate.name,
+                "algorithm": candidate.algorithm,
+                "segments": candidate.n_segments,
+                **candidate.scores,
+                "chosen": candidate is self.chosen,
+                "rejected_because": candidate.rejected_because or "",
+            }
+            for candidate in self.candidates
+        ]
+        return pd.DataFrame(rows)
+
+
+def _nearest_centroid(sample: np.ndarray, labels: np.ndarray) -> Assigner:
+    """Extends labels found on a sample to any rows: each row joins its nearest cluster mean."""
+    clusters = np.unique(labels[labels >= 0])
+    centroids = np.vstack([sample[labels == cluster].mean(axis=0) for cluster in clusters])
+
+    def assign(matrix: np.ndarray) -> np.ndarray:
+        distances = (
+            (matrix**2).sum(axis=1)[:, None]
+            - 2 * matrix @ centroids.T
+            + (centroids**2).sum(axis=1)[None, :]
+        )
+        return clusters[distances.argmin(axis=1)]
+
+    return assign
+
+
+def _subsample(matrix: np.ndarray, size: int, seed: int, replace: bool = False) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    if not replace and len(matrix) <= size:
+        return matrix
+    return matrix[rng.choice(len(matrix), size=min(size, len(matrix)), replace=replace)]
+
+
+class CandidateFitter:
+    """Fits one candidate on a matrix and returns a function that labels any rows. Ward trees are
+    cached in `cache_dir`, so every k (and every stability refit of every k) on the same rows
+    reuses one tree."""
+
+    def __init__(self, config: SegmentationConfig, cache_dir: str) -> None:
+        self.config = config
+        self.memory = Memory(cache_dir, verbose=0)
+
+    def fit(
+        self, algorithm: str, params: dict[str, Any], matrix: np.ndarray, seed: int
+    ) -> Assigner:
+        if algorithm == "kmeans":
+            return KMeans(params["k"], n_init=4, random_state=seed).fit(matrix).predict
+        if algorithm == "gmm":
+            mixture = GaussianMixture(
+                params["k"], covariance_type="full", reg_covar=1e-4, random_state=seed
+            )
+            return mixture.fit(matrix).predict
+        sample = _subsample(matrix, self.config.costly_fit_sample, seed)
+        if algorithm == "ward":
+            labels = AgglomerativeClustering(
+                params["k"], linkage="ward", memory=self.memory, compute_full_tree=True
+            ).fit_predict(sample)
+        elif algorithm == "hdbscan":
+            labels = HDBSCAN(min_cluster_size=params["min_cluster_size"], copy=True).fit_predict(
+                sample
+            )
+            if len(np.unique(labels[labels >= 0])) < 2:
+                return lambda rows: np.zeros(len(rows), dtype=int)
+        else:
+            raise ValueError(f"unknown algorithm {algorithm}")
+        return _nearest_centroid(sample, labels)
+
+
+def _gmm_k_by_bic(matrix: np.ndarray, config: SegmentationConfig) -> tuple[int, dict[int, float]]:
+    low, high = config.k_range
+    bic = {
+        k: float(
+            GaussianMixture(
+                k, covariance_type="full", reg_covar=1e-4, random_state=config.random_state
+            )
+            .fit(matrix)
+            .bic(matrix)
+        )
+        for k in range(low, high + 1)
+    }
+    return min(bic, key=bic.__getitem__), bic
+
+
+def _stability(candidate: Candidate, matrix: np.ndarray, fitter: CandidateFitter) -> float:
+    """Mean adjusted Rand index between the candidate's labels and refits on bootstrap resamples."""
+    config = fitter.config
+    agreements = []
+    for resample in range(config.stability_resamples):
+        seed = config.random_state + 1 + resample
+        rows = _subsample(matrix, len(matrix), seed, replace=True)
+        refit = fitter.fit(candidate.algorithm, candidate.params, rows, seed)
+        agreements.append(adjusted_rand_score(candidate.labels, refit(matrix)))
+    return float(np.mean(agreements))
+
+
+def _score(candidate: Candidate, matrix: np.ndarray, fitter: CandidateFitter) -> None:
+    config = fitter.config
+    shares = np.bincount(pd.factorize(candidate.labels)[0]) / len(candidate.labels)
+    candidate.scores["smallest_share"] = float(shares.min())
+    if candidate.n_segments < 2:
+        candidate.rejected_because = "fewer than 2 segments"
+        return
+    candidate.scores["silhouette"] = float(
+        silhouette_score(
+            matrix,
+            candidate.labels,
+            sample_size=min(config.silhouette_sample, len(matrix)),
+            random_state=config.random_state,
+        )
+    )
+    candidate.scores["calinski_harabasz"] = float(calinski_harabasz_score(matrix, candidate.labels))
+    candidate.scores["davies_bouldin"] = float(davies_bouldin_score(matrix, candidate.labels))
+    candidate.scores["stability"] = _stability(candidate, matrix, fitter)
+    if shares.min() < config.min_segment_share:
+        candidate.rejected_because = (
+            f"smallest segment {shares.min():.1%} < {config.min_segment_share:.0%}"
+        )
+    elif candidate.scores["stability"] < config.min_stability:
+        candidate.rejected_because = (
+            f"stability {candidate.scores['stability']:.2f} < {config.min_stability:.2f}"
+        )
+
+
+def _candidate_specs(
+    matrix: np.ndarray, config: SegmentationConfig
+) -> tuple[list[tuple[str, dict[str, Any]]], dict[int, float]]:
+    low, high = config.k_range
+    specs: list[tuple[str, dict[str, Any]]] = []
+    bic: dict[int, float] = {}
+    for algorithm in config.algorithms:
+        if algorithm in ("kmeans", "ward"):
+            specs += [(algorithm, {"k": k}) for k in range(low, high + 1)]
+        elif algorithm == "gmm":
+            best_k, bic = _gmm_k_by_bic(matrix, config)
+            specs.append(("gmm", {"k": best_k}))
+        elif algorithm == "hdbscan":
+            sample_size = min(config.costly_fit_sample, len(matrix))
+            min_size = max(5, int(config.min_segment_share * sample_size))
+            specs.append(("hdbscan", {"min_cluster_size": min_size}))
+    return specs, bic
+
+
+def rank_candidates(candidates: list[Candidate], order: tuple[str, ...]) -> list[Candidate]:
+    """Accepted candidates, best first, by the documented selection rule."""
+    accepted = [candidate for candidate in candidates if candidate.rejected_because is None]
+    if not accepted:
+        return []
+    scores = pd.DataFrame([candidate.scores for candidate in accepted])
+    ranks = pd.concat(
+        [
+            scores[name].rank(ascending=not higher_is_better)
+            for name, higher_is_better in RANKED_SCORES.items()
+        ],
+        axis=1,
+    )
+    for candidate, mean_rank in zip(accepted, ranks.mean(axis=1), strict=True):
+        candidate.scores["mean_rank"] = float(mean_rank)
+    return sorted(
+        accepted,
+        key=lambda c: (c.scores["mean_rank"], c.n_segments, order.index(c.algorithm)),
+    )
+
+
+def search(matrix: np.ndarray, config: SegmentationConfig) -> SearchResult:
+    """Fits and scores every configured candidate on a sample of `matrix`, picks one by the rule
+    above, and refits the chosen one on all of `matrix`."""
+    sample = _subsample(matrix, config.search_sample, config.random_state)
+    with tempfile.TemporaryDirectory(prefix="ward-trees-") as cache_dir:
+        fitter = CandidateFitter(config, cache_dir)
+        specs, bic = _candidate_specs(sample, config)
+        candidates = []
+        for algorithm, params in specs:
+            assign = fitter.fit(algorithm, params, sample, config.random_state)
+            candidate = Candidate(algorithm, params, assign(sample))
+            _score(candidate, sample, fitter)
+            candidates.append(candidate)
+        ranked = rank_candidates(candidates, config.algorithms)
+        if not ranked:
+            reasons = "; ".join(f"{c.name}: {c.rejected_because}" for c in candidates)
+            raise ValueError(f"every clustering candidate was rejected: {reasons}")
+        chosen = ranked[0]
+        assign = fitter.fit(chosen.algorithm, chosen.params, matrix, config.random_state)
+    reason = (
+        f"{chosen.name} has the best mean rank ({chosen.scores['mean_rank']:.2f}) over "
+        f"silhouette, Calinski-Harabasz, Davies-Bouldin and stability among "
+        f"{len(ranked)} accepted of {len(candidates)} candidates"
+    )
+    return SearchResult(candidates, chosen, reason, bic, assign(matrix))

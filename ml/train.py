@@ -1,0 +1,163 @@
+"""Training, end to end on a features frame: preprocess, search, match identities, explain, name.
+
+Pure: takes a DataFrame (one row per customer) and the previous run's assignments, returns a
+model and its report. Usable from a notebook as well as from the Dagster assets.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from ml.config import SegmentationConfig
+from ml.explain import (
+    CrossValidation,
+    assigner_model,
+    cross_validate,
+    explainer_tree,
+    importances,
+    segment_rules,
+)
+from ml.identity import Matching, match_segments, relabel, stability_ari
+from ml.model import Segment, SegmentationModel
+from ml.preprocessing import build_preprocessor, model_features, prepare_frame
+from ml.profiles import describe_segment, profile_table, segment_names, standardised_differences
+from ml.search import SearchResult, search
+
+
+@dataclass(frozen=True)
+class PreviousRun:
+    """What identity matching needs from the last published segmentation."""
+
+    assignments: pd.Series  # customer id -> segment id
+    names: dict[int, str]  # segment id -> name
+    next_id: int  # smallest segment id never used
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    model: SegmentationModel
+    search: SearchResult
+    matrix: np.ndarray  # the training customers in clustering space (for plots)
+    labels: pd.Series  # training customer id -> segment id
+    profiles: pd.DataFrame
+    explainer_cv: CrossValidation
+    assigner_cv: CrossValidation
+    importances: pd.Series
+    dropped_features: dict[str, tuple[str, float]]
+    matching: Matching
+    stability_ari: float | None
+
+
+def train(
+    features: pd.DataFrame,
+    config: SegmentationConfig,
+    version: str,
+    previous: PreviousRun | None = None,
+) -> TrainingReport:
+    columns = model_features(features, config)
+    preprocessor = build_preprocessor(columns, config)
+    matrix = preprocessor.fit_transform(prepare_frame(features, columns, config)).to_numpy()
+    found = search(matrix, config)
+
+    customers = pd.Index(features["customer_id"])
+    clusters = pd.Series(found.labels, index=customers)
+    matching = match_segments(
+        previous.assignments if previous else None,
+        clusters,
+        config.min_identity_overlap,
+        previous.next_id if previous else 1,
+    )
+    labels = pd.Series(relabel(found.labels, matching.segment_ids), index=customers)
+
+    explain_features = [name for name in columns if name not in config.categorical_features]
+    inputs = features[explain_features].astype(float).reset_index(drop=True)
+    explainer = explainer_tree(config).fit(inputs, labels.to_numpy())
+    assigner = assigner_model(config).fit(inputs, labels.to_numpy())
+    rows = _sample_positions(len(inputs), config.cv_sample, config.random_state)
+    cv_inputs, cv_labels = inputs.iloc[rows], labels.to_numpy()[rows]
+    explainer_cv = cross_validate(explainer, cv_inputs, cv_labels, config)
+    assigner_cv = cross_validate(assigner, cv_inputs, cv_labels, config)
+
+    profiles = profile_table(inputs, pd.Series(labels.to_numpy()))
+    differences = standardised_differences(inputs, pd.Series(labels.to_numpy()))
+    segments = _segments(
+        profiles, differences, segment_rules(explainer, explain_features), previous
+    )
+    ari = stability_ari(previous.assignments if previous else None, labels)
+    model = SegmentationModel(
+        version=version,
+        features=columns,
+        explain_features=explain_features,
+        preprocessor=preprocessor,
+        assigner=assigner,
+        explainer=explainer,
+        segments=segments,
+        metrics={
+            "trained_at": datetime.now(UTC).isoformat(),
+            "algorithm": found.chosen.algorithm,
+            "params": found.chosen.params,
+            "chosen_because": found.reason,
+            "n_customers": len(features),
+            "features": columns,
+            "data_fingerprint": _fingerprint(features[["customer_id", *columns]]),
+            **{name: found.chosen.scores.get(name) for name in _SCORES},
+            "stability_ari": ari,
+            "explainer_macro_f1": explainer_cv.macro_f1,
+            "assigner_macro_f1": assigner_cv.macro_f1,
+        },
+    )
+    return TrainingReport(
+        model=model,
+        search=found,
+        matrix=matrix,
+        labels=labels,
+        profiles=profiles,
+        explainer_cv=explainer_cv,
+        assigner_cv=assigner_cv,
+        importances=importances(assigner, cv_inputs, cv_labels, config),
+        dropped_features=preprocessor.named_steps["deduplicate"].dropped_,
+        matching=matching,
+        stability_ari=ari,
+    )
+
+
+_SCORES = ("silhouette", "calinski_harabasz", "davies_bouldin", "stability")
+
+
+def _fingerprint(frame: pd.DataFrame) -> str:
+    """A hash of the training rows: equal fingerprints mean the model saw the same data."""
+    return f"{int(pd.util.hash_pandas_object(frame, index=False).sum()) & (2**64 - 1):016x}"
+
+
+def _sample_positions(total: int, size: int, seed: int) -> np.ndarray:
+    if total <= size:
+        return np.arange(total)
+    return np.sort(np.random.default_rng(seed).choice(total, size=size, replace=False))
+
+
+def _segments(
+    profiles: pd.DataFrame,
+    differences: pd.DataFrame,
+    rules: dict[object, str],
+    previous: PreviousRun | None,
+) -> dict[int, Segment]:
+    """Matched segments keep their previous names; new ones are named from their profile."""
+    kept = previous.names if previous else {}
+    generated = segment_names(differences)
+    names: dict[int, str] = {}
+    for segment_id in profiles.index:
+        name = kept.get(int(segment_id)) or generated[segment_id]
+        names[int(segment_id)] = name if name not in names.values() else f"{name} {segment_id}"
+    return {
+        segment_id: Segment(
+            segment_id=segment_id,
+            name=name,
+            description=describe_segment(
+                profiles.loc[segment_id], differences.loc[segment_id], rules.get(segment_id)
+            ),
+            rule=rules.get(segment_id, ""),
+        )
+        for segment_id, name in names.items()
+    }
