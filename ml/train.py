@@ -80,8 +80,9 @@ def train(
     explainer_cv = cross_validate(explainer, cv_inputs, cv_labels, config)
     assigner_cv = cross_validate(assigner, cv_inputs, cv_labels, config)
 
-    profiles = profile_table(inputs, pd.Series(labels.to_numpy()))
-    differences = standardised_differences(inputs, pd.Series(labels.to_numpy()))
+    by_position = pd.Series(labels.to_numpy())  # aligned with `inputs`, which has a fresh index
+    profiles = profile_table(inputs, by_position)
+    differences = standardised_differences(inputs, by_position)
     segments = _segments(
         profiles, differences, segment_rules(explainer, explain_features), previous
     )

@@ -15,6 +15,7 @@ from dagster import (
     multi_asset,
 )
 
+from dagster_project.assets.quality import CUSTOMER_FEATURES
 from dagster_project.metadata import markdown_table, table_metadata
 from dagster_project.resources import WAREHOUSE_POOL, SegmentationResource, WarehouseResource
 from dagster_project.segments_store import (
@@ -27,7 +28,6 @@ from dagster_project.segments_store import (
 from ml import plots
 from ml.train import TrainingReport, train
 
-CUSTOMER_FEATURES = AssetKey("customer_features")
 SEGMENTATION_MODEL = AssetKey("segmentation_model")
 PUBLISHED_TABLES = {
     "customer_segments": "Current segment of every customer, with the assigner's confidence.",
