@@ -51,10 +51,16 @@ def previous_run(conn: duckdb.DuckDBPyConnection) -> PreviousRun | None:
         f"select customer_id, segment_id, segment_name from {SCHEMA}.customer_segments"
     ).df()
     used = conn.execute(f"select max(segment_id) from {SCHEMA}.segment_history").fetchone()[0]
+    algorithm, params = conn.execute(
+        f"select algorithm, params from {SCHEMA}.model_runs where model_version = "
+        f"(select any_value(model_version) from {SCHEMA}.customer_segments)"
+    ).fetchone()
     return PreviousRun(
         assignments=current.set_index("customer_id")["segment_id"],
         names=dict(zip(current["segment_id"], current["segment_name"], strict=True)),
         next_id=int(used or 0) + 1,
+        algorithm=algorithm,
+        params=json.loads(params),
     )
 
 

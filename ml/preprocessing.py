@@ -21,8 +21,9 @@ ID_COLUMNS: tuple[str, ...] = ("customer_id", "as_of_date")
 
 
 def model_features(frame: pd.DataFrame, config: SegmentationConfig) -> list[str]:
-    """The columns the model sees: configured ones, or every numeric non-id, non-profiling one."""
-    excluded = set(ID_COLUMNS) | set(config.profile_only)
+    """The columns the model sees: configured ones, or every numeric column that is not an id,
+    profiling-only or excluded."""
+    excluded = set(ID_COLUMNS) | set(config.profile_only) | set(config.excluded_features)
     if config.features is not None:
         chosen = list(config.features) + list(config.categorical_features)
         missing = [name for name in chosen if name not in frame.columns]

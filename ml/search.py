@@ -1,13 +1,19 @@
 """Model search: fit every candidate clustering, score it, reject the unusable, pick one.
 
 Candidates: KMeans for each k in the configured range; a GaussianMixture whose k is chosen by BIC;
-Ward agglomerative clustering for each k and HDBSCAN, both fitted on a sample and extended to
-everyone by nearest centroid. Every candidate is scored on the same matrix.
+Ward agglomerative clustering for each k and HDBSCAN. The last three are costly (full covariances,
+quadratic memory), so they are fitted on a smaller sample and extended to everyone: the mixture by
+its own predict, Ward and HDBSCAN by nearest centroid. Every candidate is scored on the same
+matrix.
 
-Selection rule: among candidates whose smallest segment reaches `min_segment_share` and whose
-bootstrap stability reaches `min_stability`, pick the best mean rank over silhouette (higher is
-better), Calinski-Harabasz (higher), Davies-Bouldin (lower) and stability (higher); ties go to
-fewer segments, then to the earlier algorithm in the configured order.
+Selection rule, in the spirit of prediction strength (Tibshirani & Walther, 2005): the finest
+segmentation that reproduces reliably. Among candidates whose smallest segment reaches
+`min_segment_share` and whose bootstrap stability reaches `min_stability`, take those with the most
+segments, and among them the best mean rank over silhouette (higher is better),
+Calinski-Harabasz (higher), Davies-Bouldin (lower) and stability (higher); remaining ties go to the
+earlier algorithm in the configured order. Ranking by the geometric scores alone was tried first
+and is fragile here: Calinski-Harabasz falls steadily with k, so one month of new data flipped the
+choice between 6 and 7 segments, or to a Ward tree that splits real groups on a noisy feature.
 """
 
 import tempfile
@@ -26,6 +32,7 @@ from sklearn.metrics import (
     silhouette_score,
 )
 from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
 
 from ml.config import SegmentationConfig
 
@@ -115,16 +122,21 @@ class CandidateFitter:
         self.memory = Memory(cache_dir, verbose=0)
 
     def fit(
-        self, algorithm: str, params: dict[str, Any], matrix: np.ndarray, seed: int
+        self,
+        algorithm: str,
+        params: dict[str, Any],
+        matrix: np.ndarray,
+        seed: int,
+        centres: np.ndarray | None = None,
     ) -> Assigner:
+        """`centres` (one row per cluster) start KMeans and the mixture from known positions
+        instead of random ones; the other algorithms have no starting point and ignore them."""
         if algorithm == "kmeans":
-            return KMeans(params["k"], n_init=4, random_state=seed).fit(matrix).predict
-        if algorithm == "gmm":
-            mixture = GaussianMixture(
-                params["k"], covariance_type="full", reg_covar=1e-4, random_state=seed
-            )
-            return mixture.fit(matrix).predict
+            init = {"init": centres, "n_init": 1} if centres is not None else {"n_init": 4}
+            return KMeans(params["k"], random_state=seed, **init).fit(matrix).predict
         sample = _subsample(matrix, self.config.costly_fit_sample, seed)
+        if algorithm == "gmm":
+            return _fit_mixture(params["k"], seed, sample, centres).predict
         if algorithm == "ward":
             labels = AgglomerativeClustering(
                 params["k"], linkage="ward", memory=self.memory, compute_full_tree=True
@@ -140,16 +152,24 @@ class CandidateFitter:
         return _nearest_centroid(sample, labels)
 
 
+def _fit_mixture(
+    k: int, seed: int, rows: np.ndarray, means: np.ndarray | None = None
+) -> GaussianMixture:
+    """A full-covariance mixture fitted with single-threaded BLAS: its many small matrix products
+    (features x features per component) ran several times slower with BLAS threads contending."""
+    mixture = GaussianMixture(
+        k, covariance_type="full", reg_covar=1e-4, random_state=seed, means_init=means
+    )
+    with threadpool_limits(limits=1, user_api="blas"):
+        return mixture.fit(rows)
+
+
 def _gmm_k_by_bic(matrix: np.ndarray, config: SegmentationConfig) -> tuple[int, dict[int, float]]:
+    """The number of mixture components with the lowest BIC, swept on the costly-fit sample."""
+    sample = _subsample(matrix, config.costly_fit_sample, config.random_state)
     low, high = config.k_range
     bic = {
-        k: float(
-            GaussianMixture(
-                k, covariance_type="full", reg_covar=1e-4, random_state=config.random_state
-            )
-            .fit(matrix)
-            .bic(matrix)
-        )
+        k: float(_fit_mixture(k, config.random_state, sample).bic(sample))
         for k in range(low, high + 1)
     }
     return min(bic, key=bic.__getitem__), bic
@@ -215,7 +235,7 @@ def _candidate_specs(
 
 
 def rank_candidates(candidates: list[Candidate], order: tuple[str, ...]) -> list[Candidate]:
-    """Accepted candidates, best first, by the documented selection rule."""
+    """Accepted candidates, best first, by the selection rule in the module docstring."""
     accepted = [candidate for candidate in candidates if candidate.rejected_because is None]
     if not accepted:
         return []
@@ -231,17 +251,42 @@ def rank_candidates(candidates: list[Candidate], order: tuple[str, ...]) -> list
         candidate.scores["mean_rank"] = float(mean_rank)
     return sorted(
         accepted,
-        key=lambda c: (c.scores["mean_rank"], c.n_segments, order.index(c.algorithm)),
+        key=lambda c: (-c.n_segments, c.scores["mean_rank"], order.index(c.algorithm)),
     )
 
 
-def search(matrix: np.ndarray, config: SegmentationConfig) -> SearchResult:
+@dataclass(frozen=True)
+class Incumbent:
+    """The previous run's model: its candidate, and its segments located in this run's matrix."""
+
+    algorithm: str
+    params: dict[str, Any]
+    centres: np.ndarray  # one row per previous segment
+
+
+def search(
+    matrix: np.ndarray, config: SegmentationConfig, incumbent: Incumbent | None = None
+) -> SearchResult:
     """Fits and scores every configured candidate on a sample of `matrix`, picks one by the rule
-    above, and refits the chosen one on all of `matrix`."""
+    above, and refits the chosen one on all of `matrix`.
+
+    On a refresh (`incumbent` given) with `keep_previous_model`, the previous run's candidate is
+    kept while it still passes the share and stability gates, so the number of segments changes
+    only when the old structure stops reproducing. When the chosen candidate has as many segments
+    as the incumbent, its refit starts from the incumbent's centres (warm start), so a refresh
+    settles on the same partition wherever the data allow instead of on whichever local optimum
+    a random start finds."""
     sample = _subsample(matrix, config.search_sample, config.random_state)
     with tempfile.TemporaryDirectory(prefix="ward-trees-") as cache_dir:
         fitter = CandidateFitter(config, cache_dir)
         specs, bic = _candidate_specs(sample, config)
+        previous_spec = (incumbent.algorithm, incumbent.params) if incumbent else None
+        if (
+            previous_spec
+            and incumbent.algorithm in config.algorithms
+            and previous_spec not in specs
+        ):
+            specs.append(previous_spec)
         candidates = []
         for algorithm, params in specs:
             assign = fitter.fit(algorithm, params, sample, config.random_state)
@@ -251,12 +296,39 @@ def search(matrix: np.ndarray, config: SegmentationConfig) -> SearchResult:
         ranked = rank_candidates(candidates, config.algorithms)
         if not ranked:
             reasons = "; ".join(f"{c.name}: {c.rejected_because}" for c in candidates)
-            raise ValueError(f"every clustering candidate was rejected: {reasons}")
-        chosen = ranked[0]
-        assign = fitter.fit(chosen.algorithm, chosen.params, matrix, config.random_state)
-    reason = (
-        f"{chosen.name} has the best mean rank ({chosen.scores['mean_rank']:.2f}) over "
-        f"silhouette, Calinski-Harabasz, Davies-Bouldin and stability among "
-        f"{len(ranked)} accepted of {len(candidates)} candidates"
+            raise ValueError(
+                f"every clustering candidate was rejected: {reasons}. With few customers no "
+                f"segmentation may reproduce; lower min_stability or min_segment_share in the "
+                f"segmentation config, or narrow k_range"
+            )
+        best = ranked[0]
+        previous = [
+            c
+            for c in ranked
+            if config.keep_previous_model and (c.algorithm, c.params) == previous_spec
+        ]
+        chosen = previous[0] if previous else best
+        warm = incumbent is not None and len(incumbent.centres) == chosen.n_segments
+        assign = fitter.fit(
+            chosen.algorithm,
+            chosen.params,
+            matrix,
+            config.random_state,
+            incumbent.centres if warm else None,
+        )
+    rule = (
+        f"{best.name} has the most segments ({best.n_segments}) among the {len(ranked)} of "
+        f"{len(candidates)} candidates with every segment >= {config.min_segment_share:.0%} of "
+        f"customers and bootstrap stability >= {config.min_stability:.2f}, and among those the "
+        f"best mean rank ({best.scores['mean_rank']:.2f}) over silhouette, Calinski-Harabasz, "
+        f"Davies-Bouldin and stability"
     )
+    reason = (
+        f"kept the previous run's {chosen.name}, which still passes both gates (by itself the "
+        f"rule would pick: {rule})"
+        if previous
+        else rule
+    )
+    if warm:
+        reason += "; refitted from the previous run's segments"
     return SearchResult(candidates, chosen, reason, bic, assign(matrix))

@@ -23,7 +23,7 @@ from ml.identity import Matching, match_segments, relabel, stability_ari
 from ml.model import Segment, SegmentationModel
 from ml.preprocessing import build_preprocessor, model_features, prepare_frame
 from ml.profiles import describe_segment, profile_table, segment_names, standardised_differences
-from ml.search import SearchResult, search
+from ml.search import Incumbent, SearchResult, search
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class PreviousRun:
     assignments: pd.Series  # customer id -> segment id
     names: dict[int, str]  # segment id -> name
     next_id: int  # smallest segment id never used
+    algorithm: str  # the previous model's candidate, e.g. "kmeans" with params {"k": 7}
+    params: dict
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,9 @@ def train(
     columns = model_features(features, config)
     preprocessor = build_preprocessor(columns, config)
     matrix = preprocessor.fit_transform(prepare_frame(features, columns, config)).to_numpy()
-    found = search(matrix, config)
-
     customers = pd.Index(features["customer_id"])
+    found = search(matrix, config, _incumbent(matrix, customers, previous))
+
     clusters = pd.Series(found.labels, index=customers)
     matching = match_segments(
         previous.assignments if previous else None,
@@ -79,6 +81,8 @@ def train(
     cv_inputs, cv_labels = inputs.iloc[rows], labels.to_numpy()[rows]
     explainer_cv = cross_validate(explainer, cv_inputs, cv_labels, config)
     assigner_cv = cross_validate(assigner, cv_inputs, cv_labels, config)
+    rows = _sample_positions(len(inputs), config.importance_sample, config.random_state)
+    ranked_features = importances(assigner, inputs.iloc[rows], labels.to_numpy()[rows], config)
 
     by_position = pd.Series(labels.to_numpy())  # aligned with `inputs`, which has a fresh index
     profiles = profile_table(inputs, by_position)
@@ -117,7 +121,7 @@ def train(
         profiles=profiles,
         explainer_cv=explainer_cv,
         assigner_cv=assigner_cv,
-        importances=importances(assigner, cv_inputs, cv_labels, config),
+        importances=ranked_features,
         dropped_features=preprocessor.named_steps["deduplicate"].dropped_,
         matching=matching,
         stability_ari=ari,
@@ -130,6 +134,21 @@ _SCORES = ("silhouette", "calinski_harabasz", "davies_bouldin", "stability")
 def _fingerprint(frame: pd.DataFrame) -> str:
     """A hash of the training rows: equal fingerprints mean the model saw the same data."""
     return f"{int(pd.util.hash_pandas_object(frame, index=False).sum()) & (2**64 - 1):016x}"
+
+
+def _incumbent(
+    matrix: np.ndarray, customers: pd.Index, previous: PreviousRun | None
+) -> Incumbent | None:
+    """The previous model, with its segments located in this run's matrix: the mean row of each
+    segment's customers who are still here."""
+    if previous is None:
+        return None
+    segment = previous.assignments.reindex(customers).to_numpy()
+    kept = ~pd.isna(segment)
+    if not kept.any():
+        return None
+    centres = pd.DataFrame(matrix[kept]).groupby(segment[kept]).mean().to_numpy()
+    return Incumbent(previous.algorithm, previous.params, centres)
 
 
 def _sample_positions(total: int, size: int, seed: int) -> np.ndarray:

@@ -101,9 +101,11 @@ def segmentation_model(
     segmentation: SegmentationResource,
 ) -> MaterializeResult:
     """Searches KMeans, a BIC-chosen GaussianMixture, Ward and HDBSCAN on a sample of
-    customer_features, picks one by mean rank over silhouette, Calinski-Harabasz, Davies-Bouldin
-    and bootstrap stability, keeps segment ids by matching the published segments, and trains a
-    decision tree (rules) and a gradient-boosting assigner. Saved as a new model version."""
+    customer_features, picks the most segments that reproduce under bootstrap (ties by mean rank
+    over silhouette, Calinski-Harabasz, Davies-Bouldin and stability) or keeps the published
+    model while it still passes, starts from the published segments when it can, keeps segment
+    ids by matching them, and trains a decision tree (rules) and a gradient-boosting assigner.
+    Saved as a new model version."""
     config = segmentation.config()
     with warehouse.connect(read_only=True) as conn:
         features = training_sample(conn, config.train_sample, config.random_state)

@@ -20,7 +20,7 @@ def test_first_run_generates_demo_data_and_builds_everything(tmp_path: Path) -> 
         "SEG_WAREHOUSE_PATH": str(tmp_path / "warehouse" / "warehouse.duckdb"),
         "SEG_LANDING_DIR": str(tmp_path / "landing"),
         "SEG_AS_OF_DATE": "2026-11-20",
-        "SEG_DEMO_CUSTOMERS": "300",
+        "SEG_DEMO_CUSTOMERS": "1000",
         "DAGSTER_HOME": str(dagster_home),
     }
     completed = subprocess.run(
@@ -32,12 +32,12 @@ def test_first_run_generates_demo_data_and_builds_everything(tmp_path: Path) -> 
     )
     assert completed.returncode == 0, completed.stderr[-5000:]
     out = completed.stdout
-    assert "generated demo data for 300 customers" in out
+    assert "generated demo data for 1,000 customers" in out
     assert f"Warehouse: {tmp_path / 'warehouse' / 'warehouse.duckdb'}" in out
     features_rows = int(
         re.search(r"marts\.customer_features\s+([\d,]+) rows", out)[1].replace(",", "")
     )
-    assert 250 < features_rows <= 300
+    assert 830 < features_rows <= 1000
     assert list(dagster_home.glob("history/runs/*")) or (dagster_home / "history").exists()
 
     # The landing folder now holds data: a second run would use it, not generate more.

@@ -6,7 +6,7 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
 from ml.config import SegmentationConfig
-from ml.search import search
+from ml.search import Incumbent, search
 
 CONFIG = SegmentationConfig(k_range=(2, 6), stability_resamples=3, costly_fit_sample=1_500)
 
@@ -37,7 +37,7 @@ def test_search_scores_every_candidate_and_explains_its_choice(
     assert table["chosen"].sum() == 1
     assert set(table.columns) >= {"silhouette", "calinski_harabasz", "davies_bouldin", "stability"}
     assert result.chosen.n_segments == 4
-    assert "best mean rank" in result.reason
+    assert "most segments (4)" in result.reason
     assert adjusted_rand_score(truth, result.labels) > 0.95
     assert min(result.gmm_bic, key=result.gmm_bic.get) == 4
 
@@ -58,3 +58,46 @@ def test_a_candidate_with_a_tiny_segment_is_rejected() -> None:
     three = next(c for c in result.candidates if c.params == {"k": 3})
     assert three.rejected_because.startswith("smallest segment 1.0%")
     assert result.chosen.n_segments == 2
+
+
+def test_a_warm_start_refits_from_the_previous_segments(
+    blobs: tuple[np.ndarray, np.ndarray],
+) -> None:
+    matrix, truth = blobs
+    centres = np.vstack([matrix[truth == label].mean(axis=0) for label in (2, 0, 3, 1)])
+    for algorithm in ("kmeans", "gmm"):
+        config = SegmentationConfig(**{**vars(CONFIG), "algorithms": (algorithm,)})
+        result = search(matrix, config, Incumbent(algorithm, {"k": 4}, centres))
+        assert "refitted from the previous run's segments" in result.reason
+        # Cluster i is the one that started at previous centre i.
+        assert (result.labels[truth == 2] == 0).mean() > 0.99
+        assert (result.labels[truth == 1] == 3).mean() > 0.99
+
+
+def test_a_refresh_keeps_the_previous_model_while_it_passes_the_gates(
+    blobs: tuple[np.ndarray, np.ndarray],
+) -> None:
+    matrix, truth = blobs
+    three = np.vstack([matrix[truth == label].mean(axis=0) for label in (0, 1, 2)])
+    incumbent = Incumbent("kmeans", {"k": 3}, three)
+    kept = search(matrix, CONFIG, incumbent)
+    assert kept.chosen.params == {"k": 3}
+    assert kept.reason.startswith("kept the previous run's kmeans(k=3)")
+    assert "refitted from the previous run's segments" in kept.reason
+
+    afresh = search(
+        matrix, SegmentationConfig(**{**vars(CONFIG), "keep_previous_model": False}), incumbent
+    )
+    assert afresh.chosen.n_segments == 4
+    assert "previous run" not in afresh.reason
+
+
+def test_a_previous_model_that_fails_the_gates_is_replaced() -> None:
+    big, _ = make_blobs(n_samples=2_000, centers=[[0, 0], [10, 10]], random_state=1)
+    tiny, _ = make_blobs(n_samples=20, centers=[[-10, 10]], random_state=1)
+    matrix = np.vstack([big, tiny])
+    config = SegmentationConfig(**{**vars(CONFIG), "algorithms": ("kmeans",), "k_range": (2, 3)})
+    centres = np.array([[0, 0], [10, 10], [-10, 10]], dtype=float)
+    result = search(matrix, config, Incumbent("kmeans", {"k": 3}, centres))
+    assert result.chosen.n_segments == 2
+    assert "previous run" not in result.reason
