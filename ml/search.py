@@ -44,6 +44,8 @@ RANKED_SCORES: dict[str, bool] = {
     "stability": True,
 }
 """Score name -> whether higher is better; the selection rule ranks on these."""
+WARM_STARTABLE: tuple[str, ...] = ("kmeans", "gmm")
+"""Algorithms that can start from given centres; Ward and HDBSCAN have no starting point."""
 
 
 @dataclass
@@ -308,7 +310,11 @@ def search(
             if config.keep_previous_model and (c.algorithm, c.params) == previous_spec
         ]
         chosen = previous[0] if previous else best
-        warm = incumbent is not None and len(incumbent.centres) == chosen.n_segments
+        warm = (
+            incumbent is not None
+            and chosen.algorithm in WARM_STARTABLE
+            and len(incumbent.centres) == chosen.n_segments
+        )
         assign = fitter.fit(
             chosen.algorithm,
             chosen.params,

@@ -101,3 +101,12 @@ def test_a_previous_model_that_fails_the_gates_is_replaced() -> None:
     result = search(matrix, config, Incumbent("kmeans", {"k": 3}, centres))
     assert result.chosen.n_segments == 2
     assert "previous run" not in result.reason
+
+
+def test_ward_is_not_said_to_be_warm_started(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    matrix, truth = blobs
+    centres = np.vstack([matrix[truth == label].mean(axis=0) for label in range(4)])
+    config = SegmentationConfig(**{**vars(CONFIG), "algorithms": ("ward",)})
+    result = search(matrix, config, Incumbent("ward", {"k": 4}, centres))
+    assert result.reason.startswith("kept the previous run's ward(k=4)")
+    assert "refitted from the previous run's segments" not in result.reason
