@@ -6,7 +6,7 @@ Two demo landing folders come from one seed and one end date: the second holds e
 customers (the generator's first chunk) plus 5 % new ones (a second chunk). The first full refresh
 sees the first folder as of a month before the end date; the second sees the second folder as of
 the end date. So the second run has the same people with another month of activity, plus the new
-customers, and retrains from scratch with the first run as its previous run.
+customers, and retrains with the first run as its previous run.
 
 Prints, for each run, the chosen model and its agreement with the generator's ground truth, then
 how the segments carried over. Exits non-zero when an acceptance bound (issue 4) is missed.

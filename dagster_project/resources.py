@@ -89,7 +89,16 @@ class SegmentationResource(ConfigurableResource):
             raise FileNotFoundError(
                 f"No trained model in {self.models_dir}: materialize segmentation_model first."
             )
-        return SegmentationModel.load(Path(self.models_dir) / pointer.read_text().strip())
+        return self.load(pointer.read_text().strip())
+
+    def load(self, version: str) -> SegmentationModel:
+        folder = Path(self.models_dir) / version
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"Model {version} is published but its artifacts are missing from {folder}: "
+                f"restore that folder, or drop schema segments to start again."
+            )
+        return SegmentationModel.load(folder)
 
 
 class LandingFolderResource(ConfigurableResource):

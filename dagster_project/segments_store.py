@@ -5,7 +5,7 @@ A failed publish rolls back and leaves the previous tables exactly as they were.
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import duckdb
@@ -43,24 +43,23 @@ def _table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     )
 
 
-def previous_run(conn: duckdb.DuckDBPyConnection) -> PreviousRun | None:
-    """The published assignments and names, or None before the first publish."""
+def previous_run(
+    conn: duckdb.DuckDBPyConnection, load_model: Callable[[str], SegmentationModel]
+) -> PreviousRun | None:
+    """The published assignments and names, and the model version that produced them (loaded
+    with `load_model`), or None before the first publish."""
     if not _table_exists(conn, "customer_segments"):
         return None
     current = conn.execute(
-        f"select customer_id, segment_id, segment_name from {SCHEMA}.customer_segments"
+        f"select customer_id, segment_id, segment_name, model_version "
+        f"from {SCHEMA}.customer_segments"
     ).df()
     used = conn.execute(f"select max(segment_id) from {SCHEMA}.segment_history").fetchone()[0]
-    algorithm, params = conn.execute(
-        f"select algorithm, params from {SCHEMA}.model_runs where model_version = "
-        f"(select any_value(model_version) from {SCHEMA}.customer_segments)"
-    ).fetchone()
     return PreviousRun(
         assignments=current.set_index("customer_id")["segment_id"],
         names=dict(zip(current["segment_id"], current["segment_name"], strict=True)),
         next_id=int(used or 0) + 1,
-        algorithm=algorithm,
-        params=json.loads(params),
+        model=load_model(current["model_version"].iat[0]),
     )
 
 

@@ -64,9 +64,11 @@ class SegmentationConfig:
     the search then takes the most segments that remain, so this is what "reproduces reliably"
     means."""
     keep_previous_model: bool = True
-    """On a refresh, keep the previous run's algorithm and parameters while that candidate still
-    passes the share and stability gates, so segments change only when the old structure stops
-    reproducing. False lets every refresh choose afresh."""
+    """On a refresh, keep the previous model's segments as they are (its assigner places this
+    run's customers) while its algorithm and parameters, refitted on this data, still pass the
+    share and stability gates and each kept segment holds min_segment_share. Customers then move
+    only when their own behaviour crosses a segment's border, not because a refit nudged the
+    borders. False lets every refresh fit and choose afresh."""
     stability_resamples: int = 5
     silhouette_sample: int = 5_000
     search_sample: int = 20_000

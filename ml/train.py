@@ -1,7 +1,7 @@
 """Training, end to end on a features frame: preprocess, search, match identities, explain, name.
 
-Pure: takes a DataFrame (one row per customer) and the previous run's assignments, returns a
-model and its report. Usable from a notebook as well as from the Dagster assets.
+Pure: takes a DataFrame (one row per customer) and the previous run (its assignments and model),
+returns a model and its report. Usable from a notebook as well as from the Dagster assets.
 """
 
 from dataclasses import dataclass
@@ -33,8 +33,7 @@ class PreviousRun:
     assignments: pd.Series  # customer id -> segment id
     names: dict[int, str]  # segment id -> name
     next_id: int  # smallest segment id never used
-    algorithm: str  # the previous model's candidate, e.g. "kmeans" with params {"k": 7}
-    params: dict
+    model: SegmentationModel  # the model that produced `assignments`
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ def train(
     preprocessor = build_preprocessor(columns, config)
     matrix = preprocessor.fit_transform(prepare_frame(features, columns, config)).to_numpy()
     customers = pd.Index(features["customer_id"])
-    found = search(matrix, config, _incumbent(matrix, customers, previous))
+    found = search(matrix, config, _incumbent(features, previous))
 
     clusters = pd.Series(found.labels, index=customers)
     matching = match_segments(
@@ -136,19 +135,14 @@ def _fingerprint(frame: pd.DataFrame) -> str:
     return f"{int(pd.util.hash_pandas_object(frame, index=False).sum()) & (2**64 - 1):016x}"
 
 
-def _incumbent(
-    matrix: np.ndarray, customers: pd.Index, previous: PreviousRun | None
-) -> Incumbent | None:
-    """The previous model, with its segments located in this run's matrix: the mean row of each
-    segment's customers who are still here."""
-    if previous is None:
+def _incumbent(features: pd.DataFrame, previous: PreviousRun | None) -> Incumbent | None:
+    """The previous model and the segment it gives each of this run's customers; None when it
+    reads a feature this data no longer has."""
+    if previous is None or not set(previous.model.explain_features) <= set(features.columns):
         return None
-    segment = previous.assignments.reindex(customers).to_numpy()
-    kept = ~pd.isna(segment)
-    if not kept.any():
-        return None
-    centres = pd.DataFrame(matrix[kept]).groupby(segment[kept]).mean().to_numpy()
-    return Incumbent(previous.algorithm, previous.params, centres)
+    metrics = previous.model.metrics
+    labels = previous.model.assign(features)["segment_id"].to_numpy()
+    return Incumbent(metrics["algorithm"], metrics["params"], labels)
 
 
 def _sample_positions(total: int, size: int, seed: int) -> np.ndarray:

@@ -103,13 +103,13 @@ def segmentation_model(
     """Searches KMeans, a BIC-chosen GaussianMixture, Ward and HDBSCAN on a sample of
     customer_features, picks the most segments that reproduce under bootstrap (ties by mean rank
     over silhouette, Calinski-Harabasz, Davies-Bouldin and stability) or keeps the published
-    model while it still passes, starts from the published segments when it can, keeps segment
-    ids by matching them, and trains a decision tree (rules) and a gradient-boosting assigner.
+    model's segments while its structure still holds, keeps segment ids by matching them, and
+    trains a decision tree (rules) and a gradient-boosting assigner.
     Saved as a new model version."""
     config = segmentation.config()
     with warehouse.connect(read_only=True) as conn:
         features = training_sample(conn, config.train_sample, config.random_state)
-        previous = previous_run(conn)
+        previous = previous_run(conn, segmentation.load)
     version = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{context.run.run_id[:8]}"
     report = train(features, config, version, previous)
     folder = segmentation.save(report.model)

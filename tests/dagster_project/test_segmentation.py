@@ -120,7 +120,10 @@ def _published(settings: Settings) -> dict:
             "transitions": conn.execute(
                 "select * from segments.segment_transitions order by all"
             ).df(),
-            "runs": conn.execute("select algorithm, params from segments.model_runs").df(),
+            "runs": conn.execute(
+                "select algorithm, params, chosen_because from segments.model_runs "
+                "order by trained_at"
+            ).df(),
         }
 
 
@@ -142,6 +145,7 @@ def test_retraining_on_unchanged_data_reproduces_model_ids_and_assignments(
         == 1.0
     )
     assert after["runs"]["algorithm"].nunique() == 1 and len(after["runs"]) == 2
+    assert after["runs"]["chosen_because"].iat[1].startswith("kept the previous model's segments")
     (stability,) = {
         e.materialization.metadata["stability_ari_vs_previous"].value
         for e in result.get_asset_materialization_events()

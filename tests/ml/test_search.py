@@ -60,53 +60,45 @@ def test_a_candidate_with_a_tiny_segment_is_rejected() -> None:
     assert result.chosen.n_segments == 2
 
 
-def test_a_warm_start_refits_from_the_previous_segments(
+def test_a_refresh_keeps_the_previous_segments_as_they_are_while_they_hold(
     blobs: tuple[np.ndarray, np.ndarray],
 ) -> None:
     matrix, truth = blobs
-    centres = np.vstack([matrix[truth == label].mean(axis=0) for label in (2, 0, 3, 1)])
-    for algorithm in ("kmeans", "gmm"):
-        config = SegmentationConfig(**{**vars(CONFIG), "algorithms": (algorithm,)})
-        result = search(matrix, config, Incumbent(algorithm, {"k": 4}, centres))
-        assert "refitted from the previous run's segments" in result.reason
-        # Cluster i is the one that started at previous centre i.
-        assert (result.labels[truth == 2] == 0).mean() > 0.99
-        assert (result.labels[truth == 1] == 3).mean() > 0.99
-
-
-def test_a_refresh_keeps_the_previous_model_while_it_passes_the_gates(
-    blobs: tuple[np.ndarray, np.ndarray],
-) -> None:
-    matrix, truth = blobs
-    three = np.vstack([matrix[truth == label].mean(axis=0) for label in (0, 1, 2)])
-    incumbent = Incumbent("kmeans", {"k": 3}, three)
+    # A previous three-segment model (blobs 2 and 3 together), with its own segment ids.
+    previous = np.select([truth == 0, truth == 1], [7, 8], default=9)
+    incumbent = Incumbent("kmeans", {"k": 3}, previous)
     kept = search(matrix, CONFIG, incumbent)
-    assert kept.chosen.params == {"k": 3}
-    assert kept.reason.startswith("kept the previous run's kmeans(k=3)")
-    assert "refitted from the previous run's segments" in kept.reason
+    assert np.array_equal(kept.labels, previous)
+    assert kept.chosen.previous_model and kept.chosen.n_segments == 3
+    assert kept.reason.startswith("kept the previous model's segments: kmeans with {'k': 3}")
+    assert "by itself the rule would pick: kmeans(k=4)" in kept.reason
+    table = kept.table()
+    assert table.loc[table["chosen"], "candidate"].item() == "kmeans(k=3, previous model)"
 
     afresh = search(
         matrix, SegmentationConfig(**{**vars(CONFIG), "keep_previous_model": False}), incumbent
     )
-    assert afresh.chosen.n_segments == 4
-    assert "previous run" not in afresh.reason
+    assert afresh.chosen.n_segments == 4 and not afresh.chosen.previous_model
+    assert "previous model" not in afresh.reason
 
 
-def test_a_previous_model_that_fails_the_gates_is_replaced() -> None:
+def test_previous_segments_whose_structure_no_longer_reproduces_are_replaced() -> None:
     big, _ = make_blobs(n_samples=2_000, centers=[[0, 0], [10, 10]], random_state=1)
     tiny, _ = make_blobs(n_samples=20, centers=[[-10, 10]], random_state=1)
     matrix = np.vstack([big, tiny])
     config = SegmentationConfig(**{**vars(CONFIG), "algorithms": ("kmeans",), "k_range": (2, 3)})
-    centres = np.array([[0, 0], [10, 10], [-10, 10]], dtype=float)
-    result = search(matrix, config, Incumbent("kmeans", {"k": 3}, centres))
-    assert result.chosen.n_segments == 2
-    assert "previous run" not in result.reason
+    previous = np.r_[np.zeros(1_000, dtype=int), np.ones(1_000, dtype=int), np.full(20, 2)]
+    result = search(matrix, config, Incumbent("kmeans", {"k": 3}, previous))
+    assert result.chosen.n_segments == 2 and not result.chosen.previous_model
+    assert "previous model" not in result.reason
 
 
-def test_ward_is_not_said_to_be_warm_started(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+def test_a_previous_segment_that_shrank_below_the_minimum_share_is_not_kept(
+    blobs: tuple[np.ndarray, np.ndarray],
+) -> None:
     matrix, truth = blobs
-    centres = np.vstack([matrix[truth == label].mean(axis=0) for label in range(4)])
-    config = SegmentationConfig(**{**vars(CONFIG), "algorithms": ("ward",)})
-    result = search(matrix, config, Incumbent("ward", {"k": 4}, centres))
-    assert result.reason.startswith("kept the previous run's ward(k=4)")
-    assert "refitted from the previous run's segments" not in result.reason
+    previous = truth.copy()
+    previous[np.flatnonzero(truth == 3)[20:]] = 2  # segment 3 keeps 20 of 3,000 customers
+    result = search(matrix, CONFIG, Incumbent("kmeans", {"k": 4}, previous))
+    assert not result.chosen.previous_model
+    assert adjusted_rand_score(truth, result.labels) > 0.95
