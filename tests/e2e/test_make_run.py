@@ -42,3 +42,16 @@ def test_first_run_generates_demo_data_and_builds_everything(tmp_path: Path) -> 
 
     # The landing folder now holds data: a second run would use it, not generate more.
     assert not ensure_landing_data(Settings.from_env(env))
+
+    # The README's query answers in the duckdb CLI installed with the project.
+    query = "SELECT segment_name, count(*) AS customers FROM segments.customer_segments GROUP BY 1"
+    cli = Path(sys.executable).with_name("duckdb")
+    answer = subprocess.run(
+        [str(cli), "-readonly", "-csv", env["SEG_WAREHOUSE_PATH"], "-c", query],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert answer[0] == "segment_name,customers"
+    counts = [int(line.rsplit(",", 1)[1]) for line in answer[1:]]
+    assert len(counts) >= 2 and sum(counts) == features_rows
