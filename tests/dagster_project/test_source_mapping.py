@@ -1,0 +1,194 @@
+"""User files through a source mapping into the raw tables: a minimal orders-only CSV loads, and
+every bad-file case fails before anything is written, naming the file, the column and rows."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.ingest.contract import raw_sources
+from dagster_project.ingest.loader import LandingFileError
+from dagster_project.ingest.mapping import SourceMappingError, read_mapping
+from dagster_project.ingest.user_files import load_mapped
+from dagster_project.settings import DBT_PROJECT_DIR
+
+SOURCES = raw_sources(DBT_PROJECT_DIR / "models" / "staging")
+LOADED_AT = datetime(2026, 11, 23, tzinfo=UTC)
+
+ORDERS_ONLY = """
+files:
+  sales:
+    path: sales.csv
+    delimiter: "{delimiter}"
+    encoding: {encoding}
+    date_format: "%d/%m/%Y"
+    timezone: Europe/London
+    drop_duplicates: true
+    drop:
+      anonymous: customer is null
+sources:
+  orders:
+    from: sales
+    columns:
+      order_id: order_ref
+      customer_id: customer
+      ordered_at: {date_column}
+      status: "'completed'"
+  order_items:
+    from: sales
+    columns:
+      order_id: order_ref
+      line_number: "1"
+      quantity: "1"
+      unit_price: amount
+"""
+GOOD_ROWS = [
+    "order_ref,customer,day,amount",
+    "A1,c1,03/01/2026,10.50",
+    "A2,c1,04/02/2026,20",
+    "A2,c1,04/02/2026,20",
+    "A3,,05/02/2026,7",
+    "A4,c2,06/07/2026,99.99",
+]
+
+
+def write_mapping(
+    folder: Path,
+    rows: list[str],
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    date_column: str = "day",
+    file_encoding: str = "utf-8",
+) -> Path:
+    (folder / "sales.csv").write_bytes("\n".join(rows).encode(file_encoding) + b"\n")
+    mapping = folder / "sources.yml"
+    mapping.write_text(
+        ORDERS_ONLY.format(delimiter=delimiter, encoding=encoding, date_column=date_column)
+    )
+    return mapping
+
+
+def load(mapping: Path, warehouse: Path):
+    with duckdb.connect(str(warehouse)) as conn:
+        return load_mapped(conn, read_mapping(mapping, SOURCES), LOADED_AT)
+
+
+def test_an_orders_only_csv_loads_with_its_cleaning_counted(tmp_path: Path) -> None:
+    loaded, cleaning = load(write_mapping(tmp_path, GOOD_ROWS), tmp_path / "w.duckdb")
+
+    assert {table.table: table.rows for table in loaded} == {"orders": 3, "order_items": 3}
+    assert cleaning["sales"].rows_read == 5
+    assert cleaning["sales"].removed == {"exact duplicates": 1, "anonymous": 1}
+    assert cleaning["sales"].rows_kept == 3
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
+        conn.execute("set timezone = 'UTC'")
+        orders = conn.execute(
+            "select order_id, customer_id, ordered_at, status, channel from raw.orders "
+            "order by order_id"
+        ).fetchall()
+        items = conn.execute(
+            "select order_id, quantity, unit_price from raw.order_items order by order_id"
+        ).fetchall()
+    # 3 January is GMT, 6 July is BST (UTC+1): the declared zone is applied.
+    assert orders[0][:3] == ("A1", "c1", datetime(2026, 1, 3, tzinfo=UTC))
+    assert orders[2][2] == datetime(2026, 7, 5, 23, tzinfo=UTC)
+    assert {row[3] for row in orders} == {"completed"} and {row[4] for row in orders} == {None}
+    assert items == [("A1", 1, 10.5), ("A2", 1, 20.0), ("A4", 1, 99.99)]
+
+
+def published_orders(warehouse: Path) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return conn.execute("select * exclude (_loaded_at) from raw.orders order by all").fetchall()
+
+
+@pytest.fixture
+def loaded_warehouse(tmp_path: Path) -> Path:
+    """A warehouse that already holds good raw tables, which a bad file must leave alone."""
+    good = tmp_path / "good"
+    good.mkdir()
+    load(write_mapping(good, GOOD_ROWS), tmp_path / "w.duckdb")
+    return tmp_path / "w.duckdb"
+
+
+def fails_to_load(mapping: Path, warehouse: Path) -> LandingFileError:
+    before = published_orders(warehouse)
+    with pytest.raises(LandingFileError) as raised:
+        load(mapping, warehouse)
+    assert published_orders(warehouse) == before
+    assert str(mapping.parent / "sales.csv") in str(raised.value)
+    return raised.value
+
+
+def bad_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    return folder
+
+
+def test_a_wrong_delimiter_is_named(tmp_path: Path, loaded_warehouse: Path) -> None:
+    rows = [row.replace(",", ";") for row in GOOD_ROWS]
+    error = fails_to_load(write_mapping(bad_folder(tmp_path), rows), loaded_warehouse)
+    assert "the delimiter looks like ';', not ','" in str(error)
+
+
+def test_a_missing_mapped_column_is_named_with_a_suggestion(
+    tmp_path: Path, loaded_warehouse: Path
+) -> None:
+    mapping = write_mapping(bad_folder(tmp_path), GOOD_ROWS, date_column="days")
+    error = fails_to_load(mapping, loaded_warehouse)
+    assert error.column == "ordered_at"
+    assert "Did you mean 'day'?" in str(error)
+    assert "order_ref, customer, day, amount" in str(error)
+
+
+def test_unparsable_dates_are_counted_and_shown(tmp_path: Path, loaded_warehouse: Path) -> None:
+    rows = [*GOOD_ROWS, "A5,c3,2026-07-08,5", "A6,c3,31/02/2026,5"]
+    error = fails_to_load(write_mapping(bad_folder(tmp_path), rows), loaded_warehouse)
+    assert error.column == "ordered_at"
+    assert "2 rows of ordered_at" in str(error) and "'%d/%m/%Y'" in str(error)
+    assert error.sample["value"].tolist() == ["2026-07-08", "31/02/2026"]
+    assert error.sample["row_number"].tolist() == [6, 7]
+
+
+def test_unparsable_numbers_are_counted_and_shown(tmp_path: Path, loaded_warehouse: Path) -> None:
+    rows = [*GOOD_ROWS, "A5,c3,08/07/2026,12 EUR"]
+    error = fails_to_load(write_mapping(bad_folder(tmp_path), rows), loaded_warehouse)
+    assert error.column == "unit_price"
+    assert "1 rows of unit_price" in str(error)
+    assert error.sample["value"].tolist() == ["12 EUR"]
+
+
+def test_a_wrong_encoding_suggests_the_right_one(tmp_path: Path, loaded_warehouse: Path) -> None:
+    rows = [*GOOD_ROWS, "A5,Zoë,08/07/2026,5"]
+    mapping = write_mapping(bad_folder(tmp_path), rows, file_encoding="latin-1")
+    error = fails_to_load(mapping, loaded_warehouse)
+    assert "latin-1" in str(error)
+
+    mapping.write_text(mapping.read_text().replace("encoding: utf-8", "encoding: latin-1"))
+    loaded, _ = load(mapping, loaded_warehouse)
+    assert {table.table: table.rows for table in loaded}["orders"] == 4
+
+
+def test_an_empty_file_is_named(tmp_path: Path, loaded_warehouse: Path) -> None:
+    folder = bad_folder(tmp_path)
+    mapping = write_mapping(folder, GOOD_ROWS[:1])
+    error = fails_to_load(mapping, loaded_warehouse)
+    assert "the file has no rows" in str(error)
+
+
+def test_a_mapping_that_names_an_unknown_source_fails_before_reading(tmp_path: Path) -> None:
+    mapping = write_mapping(tmp_path, GOOD_ROWS)
+    mapping.write_text(mapping.read_text().replace("  order_items:", "  order_lines:"))
+    with pytest.raises(SourceMappingError) as raised:
+        read_mapping(mapping, SOURCES)
+    message = str(raised.value)
+    assert str(mapping) in message and "unknown source 'order_lines'" in message
+    assert "order_items" in message
+
+
+def test_a_mapping_without_a_required_column_fails(tmp_path: Path) -> None:
+    mapping = write_mapping(tmp_path, GOOD_ROWS)
+    mapping.write_text(mapping.read_text().replace("      customer_id: customer\n", ""))
+    with pytest.raises(SourceMappingError, match=r"sources\.orders\.columns.*customer_id"):
+        read_mapping(mapping, SOURCES)
