@@ -11,6 +11,8 @@ import yaml
 from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource
 
+from dagster_project.ingest.contract import RAW_SOURCES
+from dagster_project.ingest.mapping import Mapping, read_mapping
 from dagster_project.settings import DBT_PROJECT_DIR, Settings, resolve_as_of_date
 from data_checks.thresholds import Thresholds
 from data_checks.validation import Validator
@@ -102,9 +104,16 @@ class SegmentationResource(ConfigurableResource):
 
 
 class LandingFolderResource(ConfigurableResource):
-    """Folder with one subfolder of Parquet files per raw source."""
+    """Where raw files come from: the landing folder, with one subfolder of Parquet files per raw
+    source, or the user's own files described by a source-mapping file."""
 
     path: str
+    source_config: str = ""
+
+    def mapping(self) -> Mapping | None:
+        if not self.source_config:
+            return None
+        return read_mapping(Path(self.source_config), RAW_SOURCES)
 
 
 class AsOfDateResource(ConfigurableResource):
@@ -126,7 +135,9 @@ def _locked_dbt_executable() -> str:
 def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
     return {
         "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
-        "landing": LandingFolderResource(path=str(settings.landing_dir)),
+        "landing": LandingFolderResource(
+            path=str(settings.landing_dir), source_config=str(settings.source_config or "")
+        ),
         "as_of": AsOfDateResource(date=settings.as_of_date),
         "quality": DataQualityResource(
             docs_dir=str(settings.quality_docs_dir),

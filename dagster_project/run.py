@@ -6,8 +6,9 @@ import time
 
 from dagster import DagsterInstance, ExecuteInProcessResult
 
-from dagster_project.assets.ingest import RAW_SOURCES
 from dagster_project.definitions import build_definitions
+from dagster_project.feature_sources import feature_needs, unobserved_features
+from dagster_project.ingest.contract import RAW_SOURCES
 from dagster_project.ingest.loader import landing_files
 from dagster_project.jobs import full_refresh_job
 from dagster_project.resources import WarehouseResource
@@ -18,8 +19,11 @@ SUMMARY_SCHEMAS = ("raw", "enriched", "staging", "intermediate", "marts", "segme
 
 
 def ensure_landing_data(settings: Settings) -> bool:
-    """Generate demo data into an empty landing folder; True when it did."""
-    if any(landing_files(settings.landing_dir, source) for source in RAW_SOURCES):
+    """Generate demo data into an empty landing folder, unless a source mapping names the user's
+    own files; True when it did."""
+    if settings.source_config is not None or any(
+        landing_files(settings.landing_dir, source) for source in RAW_SOURCES
+    ):
         return False
     spec = DemoSpec(
         customers=settings.demo_customers,
@@ -53,6 +57,13 @@ def table_row_counts(settings: Settings) -> list[tuple[str, str, int]]:
         ]
 
 
+def features_without_data(settings: Settings) -> list[str]:
+    """customer_features columns that are null for everyone: their source was not provided."""
+    warehouse = WarehouseResource(path=str(settings.warehouse_path))
+    with warehouse.connect(read_only=True) as conn:
+        return unobserved_features(conn)
+
+
 def main() -> int:
     os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home"))
     settings = Settings.from_env()
@@ -71,6 +82,12 @@ def main() -> int:
     print(f"Warehouse: {settings.warehouse_path}")
     for schema, table, rows in table_row_counts(settings):
         print(f"  {schema + '.' + table:<45} {rows:>12,} rows")
+    by_source: dict[str, list[str]] = {}
+    for name in features_without_data(settings):
+        by_source.setdefault(feature_needs()[name], []).append(name)
+    print("Feature families without data (source not provided; null, left out of the model):")
+    for source, names in by_source.items() or [("none", ["every source was provided"])]:
+        print(f"  {source}: {', '.join(names)}")
     return 0
 
 

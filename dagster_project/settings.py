@@ -11,6 +11,7 @@
 | SEG_QUALITY_CONFIG | none | YAML overriding data-quality thresholds (data_checks/thresholds.py) |
 | SEG_QUALITY_DOCS_URL | http://127.0.0.1:3001 | where `make docs` serves the Data Docs site |
 | SEG_SEGMENTATION_CONFIG | none | YAML overriding segmentation settings (ml/config.py) |
+| SEG_SOURCE_CONFIG | none | YAML mapping your own files onto the raw sources (ingest/mapping.py) |
 """
 
 import os
@@ -34,6 +35,7 @@ class Settings:
     quality_config: Path | None = None
     quality_docs_url: str = DEFAULT_QUALITY_DOCS_URL
     segmentation_config: Path | None = None
+    source_config: Path | None = None
 
     @property
     def quality_docs_dir(self) -> Path:
@@ -61,6 +63,7 @@ class Settings:
             quality_config=_optional_path(environ.get("SEG_QUALITY_CONFIG")),
             quality_docs_url=environ.get("SEG_QUALITY_DOCS_URL", DEFAULT_QUALITY_DOCS_URL),
             segmentation_config=_optional_path(environ.get("SEG_SEGMENTATION_CONFIG")),
+            source_config=_optional_path(environ.get("SEG_SOURCE_CONFIG")),
         )
 
 

@@ -20,20 +20,32 @@ from ml.config import SegmentationConfig
 ID_COLUMNS: tuple[str, ...] = ("customer_id", "as_of_date")
 
 
+def unobserved_features(frame: pd.DataFrame) -> list[str]:
+    """Columns without a single value: their source was not provided (e.g. no web analytics in
+    a user's exports), so there is nothing to model."""
+    return [name for name in frame.columns if frame[name].isna().all()]
+
+
 def model_features(frame: pd.DataFrame, config: SegmentationConfig) -> list[str]:
     """The columns the model sees: configured ones, or every numeric column that is not an id,
-    profiling-only or excluded."""
+    profiling-only, excluded or unobserved."""
+    unobserved = set(unobserved_features(frame))
     excluded = set(ID_COLUMNS) | set(config.profile_only) | set(config.excluded_features)
     if config.features is not None:
         chosen = list(config.features) + list(config.categorical_features)
         missing = [name for name in chosen if name not in frame.columns]
         if missing:
             raise ValueError(f"configured features not in customer_features: {missing}")
+        empty = [name for name in chosen if name in unobserved]
+        if empty:
+            raise ValueError(
+                f"configured features without any value (their source was not provided): {empty}"
+            )
         return chosen
     numeric = [
         name
         for name in frame.columns
-        if name not in excluded and pd.api.types.is_numeric_dtype(frame[name])
+        if name not in excluded | unobserved and pd.api.types.is_numeric_dtype(frame[name])
     ]
     return numeric + [name for name in config.categorical_features if name not in numeric]
 

@@ -13,6 +13,7 @@ from dagster import (
     multi_asset_check,
 )
 
+from dagster_project.feature_sources import unobserved_features
 from dagster_project.metadata import check_result
 from dagster_project.resources import WAREHOUSE_POOL, DataQualityResource, WarehouseResource
 from data_checks.baseline import FEATURES_TABLE, feature_columns, load_baseline, record_baseline
@@ -54,7 +55,8 @@ def customer_features_checks(
     validator = quality.validator()
     selected = {key.name for key in context.selected_asset_check_keys}
     with warehouse.connect(read_only=True) as conn:
-        columns = feature_columns(conn)
+        unobserved = set(unobserved_features(conn))
+        columns = [name for name in feature_columns(conn) if name not in unobserved]
         if VALID_ROWS in selected:
             known = conn.execute("select count(*) from marts.dim_customers").fetchone()[0]
             result = validator.validate(conn, [valid_rows_batch(columns, known, thresholds)])

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from dagster_project.settings import DBT_PROJECT_DIR
+
 RAW_SCHEMA = "raw"
 LOADER_COLUMN_PREFIX = "_"  # columns the loader adds itself (_source_file, _loaded_at)
 
@@ -49,3 +51,6 @@ def raw_sources(staging_dir: Path) -> tuple[RawSource, ...]:
                 )
                 sources.append(RawSource(table["name"], table.get("description", ""), columns))
     return tuple(sources)
+
+
+RAW_SOURCES: tuple[RawSource, ...] = raw_sources(DBT_PROJECT_DIR / "models" / "staging")

@@ -19,8 +19,9 @@
           order_id: InvoiceNo
           status: "case when InvoiceNo like 'C%' then 'cancelled' else 'completed' end"
 
-Contract columns left out of `columns` are null. Every mistake is reported with the mapping
-file and the key that holds it, before any file is read.
+Contract columns left out of `columns` are null. CSV values are read as text (so ids keep their
+leading zeros): compare numbers in a drop rule as `try_cast(amount as double) <= 0`. Every
+mistake is reported with the mapping file and the key that holds it, before any file is read.
 """
 
 from dataclasses import dataclass, field
@@ -45,9 +46,11 @@ ENCODINGS = ("utf-8", "utf-16", "latin-1")
 REQUIRED_SOURCES = ("orders", "order_items")
 """Orders and their lines (which may come from the same file) are the minimum for segments."""
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    # Without a currency no amount can be converted, and without a status no order counts as a
+    # sale: both are required, as a SQL literal when the file has no such column.
     "customers": ("customer_id",),
     "products": ("product_id",),
-    "orders": ("order_id", "customer_id", "ordered_at"),
+    "orders": ("order_id", "customer_id", "ordered_at", "status", "currency"),
     "order_items": ("order_id", "quantity", "unit_price"),
     "web_events": ("event_id", "event_at", "event_type"),
     "campaign_events": ("event_id", "customer_id", "event_type", "event_at"),
@@ -227,7 +230,11 @@ def _source(
         )
     absent = [name for name in REQUIRED_COLUMNS[source.table] if name not in columns]
     if absent:
-        raise where.error(f"{key}.columns", f"map the required column(s) {', '.join(absent)}")
+        raise where.error(
+            f"{key}.columns",
+            f"map the required column(s) {', '.join(absent)} (a SQL literal such as \"'GBP'\" "
+            "or \"'completed'\" when every row shares the value)",
+        )
     return SourceMapping(
         source=source,
         files=files[spec["from"]],

@@ -8,13 +8,14 @@ contract types.
 """
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-from dagster_project.ingest.contract import RAW_SCHEMA, RawColumn
+from dagster_project.ingest.contract import RAW_SCHEMA, RawColumn, RawSource
 from dagster_project.ingest.loader import SAMPLE_ROWS, LandingFileError, LoadedTable
 from dagster_project.ingest.mapping import Mapping, SourceMapping, UserFiles
 
@@ -66,8 +67,7 @@ def cleaned(files: UserFiles, paths: list[Path]) -> str:
 def source_select(mapping: SourceMapping, paths: list[Path]) -> str:
     """The raw table's rows: every contract column converted, unmapped ones null."""
     converted = ", ".join(
-        f'{_converted(mapping, column)} as "{column.name}"'
-        for column in mapping.source.file_columns
+        f'{_mapped(mapping, column)} as "{column.name}"' for column in mapping.source.file_columns
     )
     distinct = "distinct " if mapping.distinct else ""
     return f"select {distinct}{converted} from ({cleaned(mapping.files, paths)})"
@@ -76,34 +76,52 @@ def source_select(mapping: SourceMapping, paths: list[Path]) -> str:
 def cleaning_counts(
     conn: duckdb.DuckDBPyConnection, files: UserFiles, paths: list[Path]
 ) -> Cleaning:
-    read = conn.execute(f"select count(*) from {reader(files, paths)}").fetchone()[0]
+    read = _count(conn, reader(files, paths))
     rows = _deduplicated(files, paths)
-    remaining = conn.execute(f"select count(*) from ({rows})").fetchone()[0]
+    remaining = _count(conn, f"({rows})")
     removed = {"exact duplicates": read - remaining} if files.drop_duplicates else {}
     conditions: list[str] = []
     for reason, condition in files.drop.items():
         conditions.append(condition)
-        left = conn.execute(f"select count(*) from ({rows}) where {_kept(conditions)}").fetchone()[
-            0
-        ]
+        left = _count(conn, f"({rows}) where {_kept(conditions)}")
         removed[reason] = remaining - left
         remaining = left
     return Cleaning(read, removed)
 
 
-def check_source_file(conn: duckdb.DuckDBPyConnection, mapping: SourceMapping, path: Path) -> None:
-    """Raises LandingFileError naming `path`, the column and sample rows when the file cannot
-    give `mapping.source` its rows."""
-    files = mapping.files
+def _count(conn: duckdb.DuckDBPyConnection, relation: str) -> int:
+    return conn.execute(f"select count(*) from {relation}").fetchone()[0]
+
+
+def check_file(conn: duckdb.DuckDBPyConnection, files: UserFiles, path: Path) -> None:
+    """Raises LandingFileError naming `path` when it cannot be read as declared, is empty, was
+    split on the wrong delimiter, or a drop rule does not fit it."""
     source = reader(files, [path])
     try:
-        described = conn.execute(f"describe select * from {source}").fetchall()
-        rows = conn.execute(f"select count(*) from {source}").fetchone()[0]
+        rows = _count(conn, source)
     except duckdb.Error as error:
         raise LandingFileError(path, _unreadable(files, error)) from error
     if rows == 0:
         raise LandingFileError(path, "the file has no rows.")
-    file_columns = [name for name, *_ in described]
+    _check_delimiter(files, path, _file_columns(conn, source))
+    for reason, condition in files.drop.items():
+        try:
+            _count(conn, f"{source} where {condition}")
+        except duckdb.Error as error:
+            raise LandingFileError(
+                path,
+                f"the drop rule '{reason}' ({condition!r}) does not work on this file "
+                f"({str(error).splitlines()[0]}). CSV values are read as text: compare numbers "
+                "as try_cast(column as double) <= 0.",
+            ) from error
+
+
+def check_mapped_columns(
+    conn: duckdb.DuckDBPyConnection, mapping: SourceMapping, path: Path
+) -> None:
+    """Raises LandingFileError naming `path`, the column and sample rows when a mapped
+    expression does not work on the file or gives values that do not convert."""
+    source = reader(mapping.files, [path])
     for column in mapping.source.file_columns:
         if column.name not in mapping.columns:
             continue
@@ -113,24 +131,33 @@ def check_source_file(conn: duckdb.DuckDBPyConnection, mapping: SourceMapping, p
         except duckdb.Error as error:
             raise LandingFileError(
                 path,
-                _bad_expression(files, expression, file_columns, error),
+                _bad_expression(expression, _file_columns(conn, source), error),
                 column=column.name,
                 sample=conn.execute(f"select * from {source} limit 3").df(),
             ) from error
         _check_values(conn, mapping, column, path)
 
 
+def _file_columns(conn: duckdb.DuckDBPyConnection, source: str) -> list[str]:
+    return [name for name, *_ in conn.execute(f"describe select * from {source}").fetchall()]
+
+
 def _check_values(
     conn: duckdb.DuckDBPyConnection, mapping: SourceMapping, column: RawColumn, path: Path
 ) -> None:
-    expression = f"({mapping.columns[column.name]})"
-    failed = f"{expression} is not null and {_converted(mapping, column, strict=False)} is null"
-    numbered = f"select row_number() over () as row_number, * from {reader(mapping.files, [path])}"
-    bad = conn.execute(f"select count(*) from ({numbered}) where {failed}").fetchone()[0]
+    expression = mapping.columns[column.name]
+    values = (
+        f"select row_number() over () as row_number, ({expression}) as value "
+        f"from {reader(mapping.files, [path])}"
+    )
+    failed = (
+        f"value is not null and {_converted('value', column, mapping.files, strict=False)} is null"
+    )
+    bad = conn.execute(f"select count(*) from ({values}) where {failed}").fetchone()[0]
     if not bad:
         return
     sample = conn.execute(
-        f"select row_number, {expression} as value from ({numbered}) where {failed} "
+        f"select row_number, value from ({values}) where {failed} "
         f"order by row_number limit {SAMPLE_ROWS}"
     ).df()
     hint = (
@@ -140,29 +167,32 @@ def _check_values(
     )
     raise LandingFileError(
         path,
-        f"{bad:,} rows of {column.name} (mapped from {mapping.columns[column.name]!r}) cannot be "
-        f"read as {column.data_type}{hint}. Fix those rows, or set the file's date_format / "
-        "the column's expression in the mapping.",
+        f"{bad:,} rows of {column.name} (mapped from {expression!r}) cannot be read as "
+        f"{column.data_type}{hint}. Fix those rows, or set the file's date_format / the "
+        "column's expression in the mapping.",
         column=column.name,
         sample=sample,
     )
 
 
-def _converted(mapping: SourceMapping, column: RawColumn, strict: bool = True) -> str:
-    """SQL converting the mapped expression to the contract type; `strict=False` gives null
-    instead of an error for a value that does not convert."""
+def _mapped(mapping: SourceMapping, column: RawColumn) -> str:
+    """The contract column as SQL over the file: the mapped expression converted, or null."""
     if column.name not in mapping.columns:
         return f"cast(null as {column.data_type})"
-    expression = f"({mapping.columns[column.name]})"
+    return _converted(f"({mapping.columns[column.name]})", column, mapping.files)
+
+
+def _converted(value: str, column: RawColumn, files: UserFiles, strict: bool = True) -> str:
+    """SQL converting `value` to the column's contract type: timestamps in the file's date
+    format and time zone. `strict=False` gives null for a value that does not convert."""
     cast = "cast" if strict else "try_cast"
     if column.data_type.lower() not in TIMESTAMP_TYPES:
-        return f"{cast}({expression} as {column.data_type})"
-    files = mapping.files
+        return f"{cast}({value} as {column.data_type})"
     if files.date_format:
         parse = "strptime" if strict else "try_strptime"
-        local = f"{parse}(cast({expression} as varchar), {_literal(files.date_format)})"
+        local = f"{parse}(cast({value} as varchar), {_literal(files.date_format)})"
     else:
-        local = f"{cast}({expression} as timestamp)"
+        local = f"{cast}({value} as timestamp)"
     return f"timezone({_literal(files.timezone)}, {local})"
 
 
@@ -177,22 +207,30 @@ def _unreadable(files: UserFiles, error: duckdb.Error) -> str:
     return f"cannot be read as {files.format} ({lines[0]}). Check the file's format in the mapping."
 
 
-def _bad_expression(
-    files: UserFiles, expression: str, file_columns: list[str], error: duckdb.Error
-) -> str:
-    text = str(error).splitlines()[0]
-    problem = f"the mapped expression {expression!r} does not work on this file ({text})."
-    if files.format == "csv" and len(file_columns) == 1:
-        guess = next((d for d in DELIMITERS if d in file_columns[0]), None)
-        if guess is not None and guess != files.delimiter:
-            return (
-                f"{problem} The whole header was read as one column, {file_columns[0]!r}: the "
-                f"delimiter looks like {guess!r}, not {files.delimiter!r}; set delimiter in the "
-                "mapping."
-            )
-    close = difflib.get_close_matches(expression, file_columns, n=1)
-    suggestion = f" Did you mean {close[0]!r}?" if close else ""
-    return f"{problem} The file's columns are: {', '.join(file_columns)}.{suggestion}"
+def _check_delimiter(files: UserFiles, path: Path, file_columns: list[str]) -> None:
+    """A CSV whose whole header came out as one column was split on the wrong character."""
+    if files.format != "csv" or len(file_columns) != 1:
+        return
+    guess = next((d for d in DELIMITERS if d in file_columns[0] and d != files.delimiter), None)
+    if guess is not None:
+        raise LandingFileError(
+            path,
+            f"the whole header was read as one column, {file_columns[0]!r}: the delimiter looks "
+            f"like {guess!r}, not {files.delimiter!r}; set delimiter in the mapping.",
+        )
+
+
+def _bad_expression(expression: str, file_columns: list[str], error: duckdb.Error) -> str:
+    if expression in file_columns:
+        suggestion = f' The column exists: quote its name, "\\"{expression}\\"" in YAML.'
+    else:
+        close = difflib.get_close_matches(expression, file_columns, n=1)
+        suggestion = f" Did you mean {close[0]!r}?" if close else ""
+    return (
+        f"the mapped expression {expression!r} does not work on this file "
+        f"({str(error).splitlines()[0]}). The file's columns are: {', '.join(file_columns)}."
+        f"{suggestion}"
+    )
 
 
 def _literal(text: str) -> str:
@@ -200,21 +238,37 @@ def _literal(text: str) -> str:
 
 
 def load_mapped(
-    conn: duckdb.DuckDBPyConnection, mapping: Mapping, loaded_at: datetime
+    conn: duckdb.DuckDBPyConnection,
+    mapping: Mapping,
+    sources: Sequence[RawSource],
+    loaded_at: datetime,
 ) -> tuple[list[LoadedTable], dict[str, Cleaning]]:
-    """Replaces the raw tables of every mapped source, all or nothing, after checking every file;
-    returns the tables and, per file entry, what its cleaning rules removed."""
-    plans = [(source, _matched_paths(source.files)) for source in mapping.sources]
-    for source, paths in plans:
+    """Replaces the raw tables of `sources`, all or nothing, after checking every file: mapped
+    ones from the user's files, the others with empty tables (the source was not provided, so
+    its features are null downstream). Returns the tables and, per file entry, what its cleaning
+    rules removed."""
+    mapped = {m.source.table: m for m in mapping.sources}
+    plans = [
+        (mapped[source.table], _matched_paths(mapped[source.table].files))
+        for source in sources
+        if source.table in mapped
+    ]
+    entries = {m.files.name: (m.files, paths) for m, paths in plans}  # a file may feed several
+    for files, paths in entries.values():
         for path in paths:
-            check_source_file(conn, source, path)
+            check_file(conn, files, path)
+    for source_mapping, paths in plans:
+        for path in paths:
+            check_mapped_columns(conn, source_mapping, path)
     cleaning = {
-        source.files.name: cleaning_counts(conn, source.files, paths) for source, paths in plans
+        name: cleaning_counts(conn, files, paths) for name, (files, paths) in entries.items()
     }
+    absent = [source for source in sources if source.table not in mapped]
     conn.execute(f"create schema if not exists {RAW_SCHEMA}")
     conn.execute("begin transaction")
     try:
-        loaded = [_replace(conn, source, paths, loaded_at) for source, paths in plans]
+        loaded = [_replace(conn, m, paths, loaded_at) for m, paths in plans]
+        loaded += [_replace_unmapped(conn, source) for source in absent]
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
@@ -242,3 +296,19 @@ def _replace(
     )
     rows = conn.execute(f"select count(*) from {table}").fetchone()[0]
     return LoadedTable(source.source.table, rows, tuple(paths))
+
+
+def _replace_unmapped(conn: duckdb.DuckDBPyConnection, source: RawSource) -> LoadedTable:
+    """An empty table; except customers, who are the distinct customer ids of the orders (with
+    nothing else known about them), since every customer feature hangs off a customer row."""
+    table = f"{RAW_SCHEMA}.{source.table}"
+    columns = ", ".join(f'"{c.name}" {c.data_type}' for c in source.columns)
+    conn.execute(f"create or replace table {table} ({columns})")
+    if source.table == "customers":
+        conn.execute(
+            f"insert into {table} (customer_id, _source_file, _loaded_at) "
+            f"select customer_id, 'derived from {RAW_SCHEMA}.orders', any_value(_loaded_at) "
+            f"from {RAW_SCHEMA}.orders where customer_id is not null group by customer_id"
+        )
+    rows = conn.execute(f"select count(*) from {table}").fetchone()[0]
+    return LoadedTable(source.table, rows, ())

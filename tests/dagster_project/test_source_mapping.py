@@ -7,13 +7,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.ingest.contract import raw_sources
+from dagster_project.ingest.contract import RAW_SOURCES as SOURCES
 from dagster_project.ingest.loader import LandingFileError
 from dagster_project.ingest.mapping import SourceMappingError, read_mapping
 from dagster_project.ingest.user_files import load_mapped
-from dagster_project.settings import DBT_PROJECT_DIR
 
-SOURCES = raw_sources(DBT_PROJECT_DIR / "models" / "staging")
 LOADED_AT = datetime(2026, 11, 23, tzinfo=UTC)
 
 ORDERS_ONLY = """
@@ -35,6 +33,7 @@ sources:
       customer_id: customer
       ordered_at: {date_column}
       status: "'completed'"
+      currency: "'GBP'"
   order_items:
     from: sales
     columns:
@@ -71,13 +70,21 @@ def write_mapping(
 
 def load(mapping: Path, warehouse: Path):
     with duckdb.connect(str(warehouse)) as conn:
-        return load_mapped(conn, read_mapping(mapping, SOURCES), LOADED_AT)
+        return load_mapped(conn, read_mapping(mapping, SOURCES), SOURCES, LOADED_AT)
 
 
 def test_an_orders_only_csv_loads_with_its_cleaning_counted(tmp_path: Path) -> None:
     loaded, cleaning = load(write_mapping(tmp_path, GOOD_ROWS), tmp_path / "w.duckdb")
 
-    assert {table.table: table.rows for table in loaded} == {"orders": 3, "order_items": 3}
+    assert {table.table: table.rows for table in loaded} == {
+        "customers": 2,  # not mapped: the customer ids of the orders
+        "products": 0,  # not mapped: an empty table, so its features are null downstream
+        "orders": 3,
+        "order_items": 3,
+        "web_events": 0,
+        "campaign_events": 0,
+        "social_interactions": 0,
+    }
     assert cleaning["sales"].rows_read == 5
     assert cleaning["sales"].removed == {"exact duplicates": 1, "anonymous": 1}
     assert cleaning["sales"].rows_kept == 3
@@ -192,3 +199,43 @@ def test_a_mapping_without_a_required_column_fails(tmp_path: Path) -> None:
     mapping.write_text(mapping.read_text().replace("      customer_id: customer\n", ""))
     with pytest.raises(SourceMappingError, match=r"sources\.orders\.columns.*customer_id"):
         read_mapping(mapping, SOURCES)
+
+
+def test_a_drop_rule_that_does_not_fit_the_file_is_named(
+    tmp_path: Path, loaded_warehouse: Path
+) -> None:
+    mapping = write_mapping(bad_folder(tmp_path), GOOD_ROWS)
+    mapping.write_text(mapping.read_text().replace("customer is null", "amount <= 0"))
+    error = fails_to_load(mapping, loaded_warehouse)
+    assert "the drop rule 'anonymous' ('amount <= 0')" in str(error)
+    assert "try_cast(column as double)" in str(error)
+
+
+def test_json_lines_files_load_through_a_glob(tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for day, rows in (
+        ("01", ['{"id": "A1", "who": "c1", "placed": "2026-03-01T10:00:00", "eur": 5}']),
+        ("02", ['{"id": "A2", "who": "c2", "placed": "2026-03-02T11:30:00", "eur": 7.5}']),
+    ):
+        (exports / f"orders-{day}.jsonl").write_text("\n".join(rows) + "\n")
+    mapping = tmp_path / "sources.yml"
+    mapping.write_text(
+        "files:\n  events:\n    path: exports/orders-*.jsonl\n"
+        "sources:\n"
+        "  orders:\n    from: events\n    columns: {order_id: id, customer_id: who, "
+        "ordered_at: placed, status: \"'completed'\", currency: \"'EUR'\"}\n"
+        "  order_items:\n    from: events\n    columns: {order_id: id, line_number: '1', "
+        "quantity: '1', unit_price: eur}\n"
+    )
+    loaded, cleaning = load(mapping, tmp_path / "w.duckdb")
+    assert {t.table: t.rows for t in loaded}["orders"] == 2
+    assert cleaning["events"].rows_read == 2
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
+        conn.execute("set timezone = 'UTC'")
+        assert conn.execute(
+            "select order_id, ordered_at, currency from raw.orders order by 1"
+        ).fetchall() == [
+            ("A1", datetime(2026, 3, 1, 10, tzinfo=UTC), "EUR"),
+            ("A2", datetime(2026, 3, 2, 11, 30, tzinfo=UTC), "EUR"),
+        ]

@@ -1,6 +1,8 @@
 -- One row per customer known on the as-of date: the features segmentation models train on.
 -- Counts are zero when nothing happened; rates and averages are null when their denominator is
--- zero (nothing was observed), never a zero that pretends to be data.
+-- zero (nothing was observed), never a zero that pretends to be data. A source that was not
+-- provided at all (an empty raw table, e.g. no web analytics in a user's exports) leaves its
+-- features null for everyone, counts and category shares included.
 with customers as (
     select * from {{ ref('dim_customers') }}
 ),
@@ -27,6 +29,13 @@ campaigns as (
 
 social as (
     select * from {{ ref('int_customer_social') }}
+),
+
+observed as (
+    select
+        exists (select 1 from {{ ref('stg_shop__products') }}) as has_products,
+        exists (select 1 from {{ ref('stg_web__events') }}) as has_web_events,
+        exists (select 1 from {{ ref('stg_social__interactions') }}) as has_social_interactions
 ),
 
 joined as (
@@ -69,8 +78,10 @@ joined as (
         social.shares_count,
         social.comments_count,
         social.mentions_count,
-        social.avg_sentiment
+        social.avg_sentiment,
+        observed.*
     from customers
+    cross join observed
     left join orders on customers.customer_id = orders.customer_id
     left join seasonality on customers.customer_id = seasonality.customer_id
     left join category_mix on customers.customer_id = category_mix.customer_id
@@ -94,12 +105,13 @@ final as (
         {{ ratio('returned_amount', 'purchased_amount') }} as return_rate,
         {{ ratio('discount_amount', 'list_amount') }} as discount_share,
         {% for category in var('product_categories') %}
-        category_share_{{ category }},
+        case when has_products then category_share_{{ category }} end
+            as category_share_{{ category }},
         {% endfor %}
-        category_share_other,
+        case when has_products then category_share_other end as category_share_other,
         q4_order_share,
         weekend_order_share,
-        cast(coalesce(recent_sessions_count, 0) as integer) as sessions_90d,
+        {{ count_if_observed('recent_sessions_count', 'has_web_events') }} as sessions_90d,
         avg_session_seconds,
         pages_per_session,
         bounce_rate,
@@ -107,10 +119,10 @@ final as (
         email_open_rate,
         click_through_rate,
         campaign_conversion_rate,
-        cast(coalesce(likes_count, 0) as integer) as likes,
-        cast(coalesce(shares_count, 0) as integer) as shares,
-        cast(coalesce(comments_count, 0) as integer) as comments,
-        cast(coalesce(mentions_count, 0) as integer) as mentions,
+        {{ count_if_observed('likes_count', 'has_social_interactions') }} as likes,
+        {{ count_if_observed('shares_count', 'has_social_interactions') }} as shares,
+        {{ count_if_observed('comments_count', 'has_social_interactions') }} as comments,
+        {{ count_if_observed('mentions_count', 'has_social_interactions') }} as mentions,
         avg_sentiment,
         age_band,
         gender,

@@ -1,0 +1,123 @@
+"""A user's own orders-only CSV (customer;date;amount) through a source mapping, end to end:
+segments are written, features of sources not provided are null and left out of the model, and
+a broken file later fails the run without touching what was published."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import duckdb
+from dagster import DagsterInstance
+
+from dagster_project.run import features_without_data, run_full_refresh
+from tests.conftest import AS_OF, settings_for
+
+MAPPING = """
+files:
+  sales:
+    path: sales.csv
+    delimiter: ";"
+    date_format: "%d/%m/%Y %H:%M"
+    drop:
+      refunds: try_cast(amount as double) <= 0
+sources:
+  orders:
+    from: sales
+    columns:
+      order_id: customer || '@' || day  # no order number: one order per customer and minute
+      customer_id: customer
+      ordered_at: day
+      status: "'completed'"
+      currency: "'GBP'"
+  order_items:
+    from: sales
+    columns:
+      order_id: customer || '@' || day
+      line_number: "1"
+      quantity: "1"
+      unit_price: amount
+"""
+
+
+def write_orders_csv(demo_landing: Path, folder: Path) -> int:
+    """One row per customer and minute of completed demo orders: customer, day (dd/mm/yyyy
+    hh:mm), amount."""
+    with duckdb.connect() as conn:
+        conn.execute(
+            f"""
+            copy (
+                select o.customer_id as customer, strftime(o.ordered_at, '%d/%m/%Y %H:%M') as day,
+                       round(sum(i.quantity * i.unit_price * (1 - i.discount)), 2) as amount
+                from read_parquet('{demo_landing}/orders/*.parquet') as o
+                join read_parquet('{demo_landing}/order_items/*.parquet') as i using (order_id)
+                where o.status = 'completed' and o.customer_id is not null
+                    and o.ordered_at < date '{AS_OF}'
+                group by all
+                order by customer, day
+            ) to '{folder / "sales.csv"}' (header, delimiter ';')
+            """
+        )
+        return conn.execute(
+            f"select count(*) from read_csv('{folder / 'sales.csv'}', delim = ';')"
+        ).fetchone()[0]
+
+
+def test_an_orders_only_csv_gets_segments(demo_landing: Path, tmp_path: Path) -> None:
+    rows = write_orders_csv(demo_landing, tmp_path)
+    (tmp_path / "sources.yml").write_text(MAPPING)
+    settings = replace(
+        settings_for(tmp_path, tmp_path / "no-landing-folder"),
+        source_config=tmp_path / "sources.yml",
+    )
+    with DagsterInstance.ephemeral() as instance:
+        result = run_full_refresh(settings, instance)
+    assert result.success
+
+    (cleaning,) = [
+        event.materialization.metadata["cleaning"].value
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "raw_orders"
+    ]
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        refunds = conn.execute(
+            f"select count(*) from read_csv('{tmp_path / 'sales.csv'}', delim = ';') "
+            "where amount <= 0"
+        ).fetchone()[0]
+        assert conn.execute("select count(*) from raw.orders").fetchone()[0] == rows - refunds
+        customers = conn.execute("select count(distinct customer_id) from raw.orders").fetchone()
+        assert conn.execute("select count(*) from raw.customers").fetchone() == customers
+        assert conn.execute("select count(*) from raw.web_events").fetchone() == (0,)
+        segmented = conn.execute(
+            "select count(*), count(distinct segment_id) from segments.customer_segments"
+        ).fetchone()
+        features = conn.execute(
+            "select count(monetary), count(sessions_90d), count(likes), "
+            "count(category_share_other), count(click_through_rate) from marts.customer_features"
+        ).fetchone()
+        modelled = conn.execute(
+            "select features from segments.model_runs order by trained_at desc limit 1"
+        ).fetchone()[0]
+        published = conn.execute("select * from segments.customer_segments order by all").df()
+    assert f"| removed: refunds | {refunds} |" in cleaning
+    assert segmented[0] == customers[0] and segmented[1] >= 2
+    assert features[0] == customers[0] and features[1:] == (0, 0, 0, 0)
+    unobserved = features_without_data(settings)
+    assert {"sessions_90d", "likes", "category_share_other", "click_through_rate"} <= set(
+        unobserved
+    )
+    assert not any(name in modelled for name in unobserved)
+
+    # A broken export fails at ingest, naming file and column; the published segments stay.
+    with (tmp_path / "sales.csv").open("a") as sales:
+        sales.write("C-late;31/02/2026 10:00;12.50\n")
+    with DagsterInstance.ephemeral() as instance:
+        failed = run_full_refresh(settings, instance)
+    assert not failed.success
+    (failure,) = [
+        event.step_failure_data.error.message
+        for event in failed.all_events
+        if event.is_step_failure
+    ]
+    assert "sales.csv" in failure and 'column "ordered_at"' in failure and "31/02/2026" in failure
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        after = conn.execute("select * from segments.customer_segments order by all").df()
+    assert after.equals(published)
