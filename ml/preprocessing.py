@@ -20,7 +20,7 @@ from ml.config import SegmentationConfig
 ID_COLUMNS: tuple[str, ...] = ("customer_id", "as_of_date")
 
 
-def unobserved_features(frame: pd.DataFrame) -> list[str]:
+def empty_columns(frame: pd.DataFrame) -> list[str]:
     """Columns without a single value: their source was not provided (e.g. no web analytics in
     a user's exports), so there is nothing to model."""
     return [name for name in frame.columns if frame[name].isna().all()]
@@ -29,7 +29,7 @@ def unobserved_features(frame: pd.DataFrame) -> list[str]:
 def model_features(frame: pd.DataFrame, config: SegmentationConfig) -> list[str]:
     """The columns the model sees: configured ones, or every numeric column that is not an id,
     profiling-only, excluded or unobserved."""
-    unobserved = set(unobserved_features(frame))
+    unobserved = set(empty_columns(frame))
     excluded = set(ID_COLUMNS) | set(config.profile_only) | set(config.excluded_features)
     if config.features is not None:
         chosen = list(config.features) + list(config.categorical_features)
