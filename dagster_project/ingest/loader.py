@@ -138,7 +138,7 @@ def _replace_table(
     casts = ", ".join(
         f'cast("{c.name}" as {c.data_type}) as "{c.name}"' for c in source.file_columns
     )
-    file_list = "[" + ", ".join(_quoted(path) for path in files) + "]"
+    file_list = "[" + ", ".join(sql_string(path) for path in files) + "]"
     conn.execute(
         f"create or replace table {RAW_SCHEMA}.{source.table} as "
         f"select {casts}, filename as _source_file, "
@@ -157,8 +157,9 @@ def _uncastable(column: RawColumn) -> str:
 
 
 def _read(path: Path, with_row_numbers: bool = False) -> str:
-    return f"read_parquet({_quoted(path)}, file_row_number = {str(with_row_numbers).lower()})"
+    return f"read_parquet({sql_string(path)}, file_row_number = {str(with_row_numbers).lower()})"
 
 
-def _quoted(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+def sql_string(text: str | Path) -> str:
+    """`text` as a SQL string literal (paths and user-given formats may contain quotes)."""
+    return "'" + str(text).replace("'", "''") + "'"

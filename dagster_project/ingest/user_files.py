@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.ingest.contract import RAW_SCHEMA, RawColumn, RawSource
-from dagster_project.ingest.loader import SAMPLE_ROWS, LandingFileError, LoadedTable
+from dagster_project.ingest.loader import SAMPLE_ROWS, LandingFileError, LoadedTable, sql_string
 from dagster_project.ingest.mapping import Mapping, SourceMapping, UserFiles
 
 TIMESTAMP_TYPES = ("timestamp with time zone", "timestamptz")
@@ -37,14 +37,14 @@ class Cleaning:
 
 def reader(files: UserFiles, paths: list[Path]) -> str:
     """A DuckDB table function call reading `paths` (CSV as text, converted later)."""
-    listed = "[" + ", ".join(_literal(str(path)) for path in paths) + "]"
+    listed = "[" + ", ".join(sql_string(path) for path in paths) + "]"
     if files.format == "parquet":
         return f"read_parquet({listed}, union_by_name = true)"
     if files.format == "jsonl":
         return f"read_json({listed}, format = 'newline_delimited', union_by_name = true)"
     return (
-        f"read_csv({listed}, delim = {_literal(files.delimiter)}, "
-        f"encoding = {_literal(files.encoding)}, header = {str(files.header).lower()}, "
+        f"read_csv({listed}, delim = {sql_string(files.delimiter)}, "
+        f"encoding = {sql_string(files.encoding)}, header = {str(files.header).lower()}, "
         "all_varchar = true, union_by_name = true)"
     )
 
@@ -190,10 +190,10 @@ def _converted(value: str, column: RawColumn, files: UserFiles, strict: bool = T
         return f"{cast}({value} as {column.data_type})"
     if files.date_format:
         parse = "strptime" if strict else "try_strptime"
-        local = f"{parse}(cast({value} as varchar), {_literal(files.date_format)})"
+        local = f"{parse}(cast({value} as varchar), {sql_string(files.date_format)})"
     else:
         local = f"{cast}({value} as timestamp)"
-    return f"timezone({_literal(files.timezone)}, {local})"
+    return f"timezone({sql_string(files.timezone)}, {local})"
 
 
 def _unreadable(files: UserFiles, error: duckdb.Error) -> str:
@@ -231,10 +231,6 @@ def _bad_expression(expression: str, file_columns: list[str], error: duckdb.Erro
         f"({str(error).splitlines()[0]}). The file's columns are: {', '.join(file_columns)}."
         f"{suggestion}"
     )
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def load_mapped(
@@ -294,8 +290,7 @@ def _replace(
         f"cast(? as timestamp with time zone) as _loaded_at from ({source_select(source, paths)})",
         [str(source.files.pattern), loaded_at],
     )
-    rows = conn.execute(f"select count(*) from {table}").fetchone()[0]
-    return LoadedTable(source.source.table, rows, tuple(paths))
+    return LoadedTable(source.source.table, _count(conn, table), tuple(paths))
 
 
 def _replace_unmapped(conn: duckdb.DuckDBPyConnection, source: RawSource) -> LoadedTable:
@@ -310,5 +305,4 @@ def _replace_unmapped(conn: duckdb.DuckDBPyConnection, source: RawSource) -> Loa
             f"select customer_id, 'derived from {RAW_SCHEMA}.orders', any_value(_loaded_at) "
             f"from {RAW_SCHEMA}.orders where customer_id is not null group by customer_id"
         )
-    rows = conn.execute(f"select count(*) from {table}").fetchone()[0]
-    return LoadedTable(source.table, rows, ())
+    return LoadedTable(source.table, _count(conn, table), ())
