@@ -25,7 +25,7 @@ import pandas as pd
 from dagster import DagsterInstance
 from sklearn.metrics import adjusted_rand_score
 
-from dagster_project.run import run_full_refresh
+from dagster_project.run import run_job
 from dagster_project.settings import Settings
 from demo_data.generate import GROUND_TRUTH_DIR, DemoSpec, generate
 
@@ -116,7 +116,7 @@ def _refresh(warehouse: Path, landing: Path, as_of: date, customers: int, seed: 
     )
     started = time.perf_counter()
     with DagsterInstance.ephemeral() as instance:
-        result = run_full_refresh(settings, instance)
+        result = run_job(settings, instance)
     if not result.success:
         raise RuntimeError(f"the refresh as of {as_of} failed (run {result.run_id})")
     seconds = time.perf_counter() - started

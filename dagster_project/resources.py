@@ -1,9 +1,13 @@
-"""Dagster resources: the warehouse, the landing folder, the as-of date and dbt."""
+"""Dagster resources: the warehouse, the landing folder, the as-of date, alerts and dbt."""
 
 import datetime
+import json
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
@@ -125,6 +129,56 @@ class AsOfDateResource(ConfigurableResource):
         return resolve_as_of_date(self.date)
 
 
+@dataclass(frozen=True)
+class RunFailure:
+    run_id: str
+    job_name: str
+    failed_at: datetime.datetime
+    step_key: str  # the failing step, or "run" when the run failed outside any step
+    error: str
+
+
+class AlertsResource(ConfigurableResource):
+    """Where failed runs go: table `run_failures` in a DuckDB file of its own (the warehouse may
+    be locked by the run that is failing), and a webhook when one is configured."""
+
+    path: str
+    webhook_url: str = ""
+
+    def record(self, failure: RunFailure) -> str:
+        """Stores the failure and posts it; returns what happened to the post."""
+        posted = self._post(failure) if self.webhook_url else "no webhook configured"
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect(self.path) as conn:
+            conn.execute(
+                """
+                create table if not exists run_failures (
+                    run_id varchar, job_name varchar, failed_at timestamp with time zone,
+                    step_key varchar, error varchar, webhook varchar
+                )
+                """
+            )
+            conn.execute(
+                "insert into run_failures values (?, ?, ?, ?, ?, ?)",
+                [*asdict(failure).values(), posted],
+            )
+        return posted
+
+    def _post(self, failure: RunFailure) -> str:
+        body = json.dumps({**asdict(failure), "failed_at": failure.failed_at.isoformat()})
+        request = urllib.request.Request(
+            self.webhook_url,
+            data=body.encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return f"posted: HTTP {response.status}"
+        except (urllib.error.URLError, TimeoutError) as error:
+            return f"post failed: {error}"
+
+
 def _locked_dbt_executable() -> str:
     """The dbt installed beside this interpreter (the locked version), even when the virtual
     environment is not activated and `dbt` is not on PATH; otherwise whatever PATH finds."""
@@ -147,6 +201,9 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
         "segmentation": SegmentationResource(
             models_dir=str(settings.models_dir),
             config_file=str(settings.segmentation_config or ""),
+        ),
+        "alerts": AlertsResource(
+            path=str(settings.alerts_path), webhook_url=settings.alert_webhook_url
         ),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),

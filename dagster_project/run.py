@@ -34,8 +34,11 @@ def ensure_landing_data(settings: Settings) -> bool:
     return True
 
 
-def run_full_refresh(settings: Settings, instance: DagsterInstance) -> ExecuteInProcessResult:
-    job = build_definitions(settings).resolve_job_def(full_refresh_job.name)
+def run_job(
+    settings: Settings, instance: DagsterInstance, job_name: str = full_refresh_job.name
+) -> ExecuteInProcessResult:
+    """Runs a job of the code location (by default `full_refresh`) in this process."""
+    job = build_definitions(settings).resolve_job_def(job_name)
     return job.execute_in_process(
         instance=instance,
         raise_on_error=False,
@@ -74,7 +77,7 @@ def main() -> int:
         )
     started = time.perf_counter()
     with DagsterInstance.get() as instance:
-        result = run_full_refresh(settings, instance)
+        result = run_job(settings, instance)
     if not result.success:
         print(f"Run {result.run_id} failed; see `make ui` or the log above.", file=sys.stderr)
         return 1

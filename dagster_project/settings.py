@@ -12,6 +12,12 @@
 | SEG_QUALITY_DOCS_URL | http://127.0.0.1:3001 | where `make docs` serves the Data Docs site |
 | SEG_SEGMENTATION_CONFIG | none | YAML overriding segmentation settings (ml/config.py) |
 | SEG_SOURCE_CONFIG | none | YAML mapping your own files onto the raw sources (ingest/mapping.py) |
+| SEG_SCHEDULE_TIMEZONE | UTC | time zone of the schedules and of the backfill partitions' days |
+| SEG_DAILY_REFRESH_CRON | 0 6 * * * | when the daily refresh (ingest, features, re-score) runs |
+| SEG_WEEKLY_RETRAIN_CRON | 0 3 * * 1 | when the weekly full refresh with retraining runs |
+| SEG_LANDING_SETTLE_SECONDS | 60 | the landing sensor takes a file once unchanged this long |
+| SEG_HISTORY_START_DATE | 2024-01-01 | first day of the segment-history backfill partitions |
+| SEG_ALERT_WEBHOOK_URL | none | failed runs are also posted here as JSON |
 """
 
 import os
@@ -36,11 +42,23 @@ class Settings:
     quality_docs_url: str = DEFAULT_QUALITY_DOCS_URL
     segmentation_config: Path | None = None
     source_config: Path | None = None
+    schedule_timezone: str = "UTC"
+    daily_refresh_cron: str = "0 6 * * *"
+    weekly_retrain_cron: str = "0 3 * * 1"
+    landing_settle_seconds: int = 60
+    history_start_date: str = "2024-01-01"
+    alert_webhook_url: str = ""
 
     @property
     def quality_docs_dir(self) -> Path:
         """The Great Expectations project and its Data Docs site, beside the warehouse file."""
         return self.warehouse_path.parent / "quality"
+
+    @property
+    def alerts_path(self) -> Path:
+        """Failed runs, in a DuckDB file of their own: the alert sensor must be able to write
+        while a run holds the warehouse."""
+        return self.warehouse_path.parent / "alerts.duckdb"
 
     @property
     def models_dir(self) -> Path:
@@ -64,6 +82,12 @@ class Settings:
             quality_docs_url=environ.get("SEG_QUALITY_DOCS_URL", DEFAULT_QUALITY_DOCS_URL),
             segmentation_config=_optional_path(environ.get("SEG_SEGMENTATION_CONFIG")),
             source_config=_optional_path(environ.get("SEG_SOURCE_CONFIG")),
+            schedule_timezone=environ.get("SEG_SCHEDULE_TIMEZONE", "UTC"),
+            daily_refresh_cron=environ.get("SEG_DAILY_REFRESH_CRON", "0 6 * * *"),
+            weekly_retrain_cron=environ.get("SEG_WEEKLY_RETRAIN_CRON", "0 3 * * 1"),
+            landing_settle_seconds=int(environ.get("SEG_LANDING_SETTLE_SECONDS", "60")),
+            history_start_date=environ.get("SEG_HISTORY_START_DATE", "2024-01-01"),
+            alert_webhook_url=environ.get("SEG_ALERT_WEBHOOK_URL", ""),
         )
 
 

@@ -96,6 +96,14 @@ class SegmentationConfig:
     two memberships overlap; otherwise it is a new segment with a new id."""
     random_state: int = 42
 
+    # Drift, measured on every refresh against the scoring model's training snapshot.
+    drift_psi_threshold: float = 0.25
+    """A feature whose population stability index exceeds this triggers a retrain (0.25 is the
+    customary line for a significant shift; under 0.1 counts as stable)."""
+    drift_segment_share_threshold: float = 0.05
+    """A segment whose share of customers moved more than this (absolute, 0.05 = 5 points) from
+    its share at training triggers a retrain."""
+
     @classmethod
     def from_mapping(cls, overrides: Mapping[str, Any], source: str) -> "SegmentationConfig":
         """Defaults with `overrides` applied; unknown names are an error naming `source`."""

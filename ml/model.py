@@ -1,7 +1,9 @@
 """A trained segmentation model: everything needed to assign segments without retraining.
 
 Saved as one folder per version: `model.joblib` (preprocessing pipeline, assigner, explainer),
-`features.json`, `segments.json` (ids, names, descriptions, rules) and `metrics.json`.
+`features.json`, `segments.json` (ids, names, descriptions, rules), `metrics.json` and
+`drift_reference.json` (the training snapshot that drift is measured against; models trained
+before drift monitoring have none, and report no drift until retrained).
 """
 
 import json
@@ -15,6 +17,10 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier
+
+from ml.drift import DriftReference
+
+DRIFT_REFERENCE = "drift_reference.json"
 
 
 @dataclass
@@ -34,6 +40,7 @@ class SegmentationModel:
     assigner: HistGradientBoostingClassifier  # predicts segment ids
     explainer: DecisionTreeClassifier  # readable rules
     segments: dict[int, Segment]
+    drift_reference: DriftReference | None = None  # the training snapshot; None before drift
     metrics: dict[str, Any] = field(default_factory=dict)
 
     def assign(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -68,6 +75,8 @@ class SegmentationModel:
         )
         _write_json(folder / "segments.json", [vars(segment) for segment in self.segments.values()])
         _write_json(folder / "metrics.json", {"version": self.version, **self.metrics})
+        if self.drift_reference is not None:
+            _write_json(folder / DRIFT_REFERENCE, self.drift_reference.to_json())
         return folder
 
     @classmethod
@@ -76,11 +85,15 @@ class SegmentationModel:
         features = json.loads((folder / "features.json").read_text())
         metrics = json.loads((folder / "metrics.json").read_text())
         segments = [Segment(**item) for item in json.loads((folder / "segments.json").read_text())]
+        drift_file = folder / DRIFT_REFERENCE
         return cls(
             version=metrics.pop("version"),
             features=features["features"],
             explain_features=features["explain_features"],
             segments={segment.segment_id: segment for segment in segments},
+            drift_reference=DriftReference.from_json(json.loads(drift_file.read_text()))
+            if drift_file.exists()
+            else None,
             metrics=metrics,
             **fitted,
         )

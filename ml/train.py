@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
+from ml import drift
 from ml.config import SegmentationConfig
 from ml.explain import (
     CrossValidation,
@@ -98,6 +99,7 @@ def train(
         assigner=assigner,
         explainer=explainer,
         segments=segments,
+        drift_reference=drift.reference(inputs, explain_features, by_position),
         metrics={
             "trained_at": datetime.now(UTC).isoformat(),
             "algorithm": found.chosen.algorithm,

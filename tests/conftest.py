@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult
 
-from dagster_project.run import run_full_refresh
+from dagster_project.run import run_job
 from dagster_project.settings import Settings
 from demo_data.generate import DemoSpec, generate
 
@@ -56,7 +56,7 @@ def built_pipeline(tmp_path_factory: pytest.TempPathFactory, demo_landing: Path)
     """The full_refresh job, run once on the demo landing data into a temporary warehouse."""
     settings = settings_for(tmp_path_factory.mktemp("pipeline"), demo_landing)
     with DagsterInstance.ephemeral() as instance:
-        result = run_full_refresh(settings, instance)
+        result = run_job(settings, instance)
     return BuiltPipeline(settings, result)
 
 

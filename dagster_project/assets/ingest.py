@@ -22,6 +22,7 @@ from dagster import (
 )
 
 from dagster_project.ingest.contract import RAW_SCHEMA, RAW_SOURCES, RawSource
+from dagster_project.ingest.load_log import latest_load
 from dagster_project.ingest.loader import LandingFileError, LoadedTable, load_landing
 from dagster_project.ingest.mapping import Mapping, SourceMappingError
 from dagster_project.ingest.user_files import Cleaning, load_mapped
@@ -32,9 +33,10 @@ from dagster_project.resources import (
     LandingFolderResource,
     WarehouseResource,
 )
-from data_checks.suites.raw import raw_batches
+from data_checks.suites.raw import newest_rows_with_sample, raw_batches
 
 RAW_CHECK = "meets_raw_expectations"
+NOTHING_NEW = "the newest load added no rows to this table; its rows were validated when loaded"
 
 
 def raw_asset_key(table: str) -> AssetKey:
@@ -66,10 +68,11 @@ def _spec(source: RawSource) -> AssetSpec:
 def raw_tables(
     context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingFolderResource
 ) -> Iterator[MaterializeResult]:
-    """Validate the files of the selected sources (the landing folder's, or the user's own through
-    the source mapping of SEG_SOURCE_CONFIG) against the raw contract, then replace their raw
-    tables in one transaction. A bad file fails the run, naming the file, the column and
-    offending rows, and leaves every raw table as it was."""
+    """Validate the new files of the selected sources (the landing folder's, or the user's own
+    through the source mapping of SEG_SOURCE_CONFIG) against the raw contract, then append them to
+    their raw tables (landing files; changed or removed ones are replaced) or replace the tables
+    (mapped files), all in one transaction. A bad file fails the run, naming the file, the column
+    and offending rows, and leaves every raw table as it was."""
     selected = [s for s in RAW_SOURCES if raw_asset_key(s.table) in context.selected_asset_keys]
     with warehouse.connect() as conn:
         try:
@@ -104,8 +107,14 @@ def raw_tables(
 def _provenance(
     table: LoadedTable, mapping: Mapping | None, cleaning: dict[str, Cleaning]
 ) -> dict[str, MetadataValue]:
-    """Which files the table came from and, for a user's files, what cleaning removed."""
-    files = {"files": MetadataValue.md("\n".join(f"- `{path}`" for path in table.files))}
+    """Which files the table came from, what this load added, and, for a user's files, what
+    cleaning removed."""
+    files = {
+        "files": MetadataValue.md("\n".join(f"- `{path}`" for path in table.files)),
+        "files_loaded_now": MetadataValue.int(len(table.new_files)),
+        "rows_added": MetadataValue.int(table.rows_added),
+        "full_dbt_refresh_because": MetadataValue.text(table.rebuild_reason or "no: appended"),
+    }
     if mapping is None:
         return files
     source = next((m for m in mapping.sources if m.source.table == table.table), None)
@@ -146,13 +155,17 @@ def raw_table_checks(
     quality: DataQualityResource,
     landing: LandingFolderResource,
 ) -> Iterator[AssetCheckResult]:
-    """Validates each loaded raw table with its Great Expectations suite. A source that the
-    source mapping does not provide has nothing to validate: its check passes and says so."""
+    """Validates the rows the newest load added to each raw table (all of them on a first load
+    or a replace), with a sample of the older rows for the share tolerances, against its Great
+    Expectations suite. A table the newest load added nothing to,
+    or a source the source mapping does not provide, has nothing to validate: its check passes
+    and says so."""
     thresholds = quality.thresholds()
     validator = quality.validator()
     mapping = landing.mapping()
     selected = {key.asset_key for key in context.selected_asset_check_keys}
     with warehouse.connect(read_only=True) as conn:
+        newest = latest_load(conn, [source.table for source in RAW_SOURCES])
         for source in RAW_SOURCES:
             key = raw_asset_key(source.table)
             if key not in selected:
@@ -165,6 +178,19 @@ def raw_table_checks(
                     metadata={"provided": f"no: not in {mapping.path}; nothing to validate"},
                 )
                 continue
+            added = conn.execute(
+                f"select count(*) from {RAW_SCHEMA}.{source.table} where _loaded_at = ?",
+                [newest],
+            ).fetchone()[0]
+            if added == 0:
+                yield AssetCheckResult(
+                    asset_key=key,
+                    check_name=RAW_CHECK,
+                    passed=True,
+                    metadata={"validated_rows": 0, "note": NOTHING_NEW},
+                )
+                continue
             contract = {column.name: column.data_type for column in source.columns}
-            result = validator.validate(conn, raw_batches(source.table, contract, thresholds))
-            yield check_result(result, quality, key, RAW_CHECK)
+            rows = newest_rows_with_sample(source.table, str(newest))
+            batches = raw_batches(source.table, contract, thresholds, rows)
+            yield check_result(validator.validate(conn, batches), quality, key, RAW_CHECK)

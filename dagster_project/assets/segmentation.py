@@ -20,12 +20,18 @@ from dagster_project.metadata import markdown_table, table_metadata
 from dagster_project.resources import WAREHOUSE_POOL, SegmentationResource, WarehouseResource
 from dagster_project.segments_store import (
     SCHEMA,
+    Publication,
+    Scored,
+    backfill_model_version,
+    features_as_of,
+    is_backfill,
     previous_run,
     publish,
     score_everyone,
     training_sample,
 )
 from ml import plots
+from ml.drift import retrain_reason
 from ml.train import TrainingReport, train
 
 SEGMENTATION_MODEL = AssetKey("segmentation_model")
@@ -34,9 +40,20 @@ PUBLISHED_TABLES = {
     "segment_profiles": "Per segment: name, description, size, and each feature's mean and lift.",
     "segment_history": "Type-2 history: which segment each customer was in, valid_from/valid_to.",
     "segment_transitions": "Customers moving between segments on each as-of date.",
-    "model_runs": "Every published model: algorithm, parameters, quality metrics, fingerprint.",
+    "model_runs": "Every published model: algorithm, parameters, quality metrics, fingerprint, "
+    "and why it was trained.",
     "rfm_segments": "Classic baseline: RFM quintile scores and named RFM cells.",
+    "scoring_runs": "Every scored as-of date: model, customers moved, largest drift, and the "
+    "retrain it requested, if any.",
+    "feature_drift": "Per scored date and model feature: population stability index against the "
+    "model's training snapshot, and whether it passed the threshold.",
 }
+# What a backfill (a date before the newest one scored) writes; the rest is the current state.
+BACKFILLED_TABLES = ("segment_history", "segment_transitions", "scoring_runs", "feature_drift")
+# Run tag saying why segmentation_model trains (set by the schedules and the drift sensor).
+TRAINED_BECAUSE_TAG = "segments/trained_because"
+# Metadata of customer_segments that the drift sensor reads: why a retrain is due, or "no".
+RETRAIN_METADATA = "retrain_requested_because"
 
 
 def _image(png: bytes) -> MetadataValue:
@@ -112,6 +129,9 @@ def segmentation_model(
         previous = previous_run(conn, segmentation.load)
     version = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{context.run.run_id[:8]}"
     report = train(features, config, version, previous)
+    report.model.metrics["trained_because"] = context.run.tags.get(
+        TRAINED_BECAUSE_TAG, "run started by hand (no schedule or sensor)"
+    )
     folder = segmentation.save(report.model)
     context.log.info(f"Model {version} saved to {folder}: {report.search.reason}")
     return MaterializeResult(
@@ -127,31 +147,78 @@ def segmentation_model(
             deps=[SEGMENTATION_MODEL, CUSTOMER_FEATURES],
             group_name="segmentation",
             kinds={"duckdb"},
+            skippable=name not in BACKFILLED_TABLES,
         )
         for name, description in PUBLISHED_TABLES.items()
     ],
     pool=WAREHOUSE_POOL,
 )
 def segment_tables(
-    warehouse: WarehouseResource, segmentation: SegmentationResource
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    segmentation: SegmentationResource,
 ) -> Iterator[MaterializeResult]:
-    """Scores every customer with the current model, in chunks, and publishes the tables of
-    schema `segments` in one transaction: readers see the old tables or the new, never a mix."""
-    model = segmentation.current()
+    """Scores every customer in chunks with the current model (a past date scored before: with
+    the model that scored it), measures drift against the model's training snapshot, and
+    publishes schema `segments` in one transaction: readers see the old tables or the new,
+    never a mix. A date before the newest one scored is a backfill: it goes into the history
+    only. Drift or segment sizes beyond the configured thresholds request a retrain."""
+    config = segmentation.config()
+    with warehouse.connect(read_only=True) as conn:
+        as_of_date = features_as_of(conn)
+        backfill = is_backfill(conn, as_of_date)
+        version = backfill_model_version(conn, as_of_date)
+    model = segmentation.load(version) if version else segmentation.current()
     with warehouse.connect() as conn:
-        assignments = score_everyone(conn, model)
-        as_of_date = publish(conn, model, assignments)
-        for name in PUBLISHED_TABLES:
+        scored = score_everyone(conn, model)
+        retrain_because = (
+            ""
+            if backfill
+            else retrain_reason(
+                scored.feature_psi,
+                scored.segment_share_changes,
+                config.drift_psi_threshold,
+                config.drift_segment_share_threshold,
+            )
+        )
+        published = publish(conn, model, scored, retrain_because, config.drift_psi_threshold)
+        if published.unchanged:
+            context.log.info(f"{as_of_date} was published from the same model and features.")
+        tables = PUBLISHED_TABLES if published.current else BACKFILLED_TABLES
+        for name in tables:
             metadata = table_metadata(conn, SCHEMA, name)
             if name == "customer_segments":
-                metadata["segment_sizes"] = markdown_table(
-                    assignments["segment_name"].value_counts().rename("customers").reset_index()
-                )
+                metadata |= _scoring_metadata(scored, retrain_because)
             yield MaterializeResult(
                 asset_key=name,
                 metadata={
                     **metadata,
                     "model_version": MetadataValue.text(model.version),
                     "as_of_date": MetadataValue.text(as_of_date.isoformat()),
+                    "publication": MetadataValue.text(_publication_note(published)),
                 },
             )
+
+
+def _scoring_metadata(scored: Scored, retrain_because: str) -> dict[str, MetadataValue]:
+    sizes = scored.assignments["segment_name"].value_counts().rename("customers").reset_index()
+    return {
+        "segment_sizes": markdown_table(sizes),
+        "feature_drift_psi": markdown_table(scored.feature_psi.round(4), max_rows=50),
+        "segment_share_changes": markdown_table(scored.segment_share_changes.round(4)),
+        "max_feature_psi": MetadataValue.float(
+            float(scored.feature_psi["psi"].max()) if len(scored.feature_psi) else 0.0
+        ),
+        RETRAIN_METADATA: MetadataValue.text(retrain_because or "no"),
+    }
+
+
+def _publication_note(published: Publication) -> str:
+    if published.unchanged:
+        return "unchanged: this date was published from the same model and features"
+    if not published.current:
+        later = ", ".join(day.isoformat() for day in published.replayed)
+        return (
+            f"backfill: spliced into segment_history and segment_transitions (re-applied {later})"
+        )
+    return "current: every table of schema segments replaced"

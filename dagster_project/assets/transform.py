@@ -10,6 +10,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetMaterialization, Outpu
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from dagster_project.ingest.contract import RAW_SCHEMA
+from dagster_project.ingest.load_log import clear_rebuilds, pending_rebuilds
 from dagster_project.metadata import table_metadata
 from dagster_project.resources import (
     WAREHOUSE_POOL,
@@ -52,8 +53,12 @@ def dbt_models(
     as_of: AsOfDateResource,
     quality: DataQualityResource,
 ) -> Iterator[Any]:
-    """Runs `dbt build` (models, tests, unit tests) on the warehouse as of the configured date."""
+    """Runs `dbt build` (models, tests, unit tests) on the warehouse as of the configured date.
+    Staging models of orders, order lines and events are incremental (only newly loaded rows);
+    after a load that deleted or replaced raw rows the build is a full refresh, once."""
     thresholds = quality.thresholds()
+    with warehouse.connect(read_only=True) as conn:
+        rebuilds = pending_rebuilds(conn)
     dbt_vars = {
         "warehouse_path": warehouse.path,
         "as_of_date": as_of.resolve().isoformat(),
@@ -62,8 +67,13 @@ def dbt_models(
         "max_dirty_row_share": thresholds.max_dirty_row_share,
     }
     context.log.info(f"dbt vars: {dbt_vars}")
+    full_refresh = ["--full-refresh"] if rebuilds else []
+    for source, reason in rebuilds:
+        context.log.info(f"Full refresh: raw.{source} {reason}")
     invocation = dbt.cli(
-        ["build", "--vars", json.dumps(dbt_vars)], context=context, raise_on_error=False
+        ["build", *full_refresh, "--vars", json.dumps(dbt_vars)],
+        context=context,
+        raise_on_error=False,
     )
     # dbt holds the DuckDB write lock until it exits; only then can the tables be read, through one
     # short-lived connection (dagster-dbt's own fetchers would keep a connection open in-process).
@@ -74,8 +84,23 @@ def dbt_models(
     error = invocation.get_error()
     if error is not None:
         raise error
+    if rebuilds and _builds_all_incremental_models(context, invocation.manifest):
+        with warehouse.connect() as conn:
+            clear_rebuilds(conn)
     # Each run gets its own target folder; keep it only when it explains a failure.
     shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+
+def _builds_all_incremental_models(
+    context: AssetExecutionContext, manifest: Mapping[str, Any]
+) -> bool:
+    """Whether this run rebuilt every incremental model, so pending rebuilds are done."""
+    incremental = {
+        AssetKey(node["name"])
+        for node in manifest["nodes"].values()
+        if node["config"].get("materialized") == "incremental"
+    }
+    return incremental <= context.selected_asset_keys
 
 
 def _with_table_metadata(

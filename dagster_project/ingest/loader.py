@@ -1,8 +1,9 @@
 """Validate landing files against the raw contract and load them into the raw schema.
 
-Every file of every selected source is checked before anything is written: it must be readable,
-not empty, have every contract column, and every value must cast to the contract type. Then all
-tables are replaced in one transaction, so a bad file leaves what was loaded before untouched.
+Every file to load is checked before anything is written: it must be readable, not empty, have
+every contract column, and every value must cast to the contract type. Then all tables are
+updated in one transaction (new files appended, changed or removed ones replaced; see
+load_log.py), so a bad file leaves what was loaded before untouched.
 """
 
 from collections.abc import Sequence
@@ -14,9 +15,18 @@ import duckdb
 import pandas as pd
 
 from dagster_project.ingest.contract import RAW_SCHEMA, RawColumn, RawSource
+from dagster_project.ingest.load_log import (
+    FileStamp,
+    ensure_tables,
+    logged_files,
+    record_files,
+    request_rebuild,
+)
 
 LANDING_PATTERN = "*.parquet"
 SAMPLE_ROWS = 5
+# Dimensions that incremental models join to every past row: any load of them means a rebuild.
+REBUILT_ON_ANY_LOAD = ("products",)
 
 
 class LandingFileError(ValueError):
@@ -47,10 +57,43 @@ class LoadedTable:
     table: str
     rows: int
     files: tuple[Path, ...]
+    new_files: tuple[Path, ...] = ()
+    rows_added: int = 0
+    rebuild_reason: str = ""  # why rows were deleted or replaced, when they were
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What a load does to one raw table: append new files, or delete and reload some."""
+
+    source: RawSource
+    files: list[Path]
+    stamps: dict[str, FileStamp]
+    to_load: list[Path]
+    to_delete: list[str]
+    replace_all: bool
+
+    @property
+    def rebuild_reason(self) -> str:
+        if self.replace_all:
+            return "first load, or files not in the load log: the table was reloaded whole"
+        if self.to_load and self.source.table in REBUILT_ON_ANY_LOAD:
+            return "the product catalog changed: categories of past order lines may change"
+        if self.to_delete:
+            return f"{len(self.to_delete)} landing file(s) changed or removed: " + ", ".join(
+                Path(path).name for path in self.to_delete
+            )
+        return ""
 
 
 def landing_files(landing_dir: Path, source: RawSource) -> list[Path]:
-    return sorted((landing_dir / source.table).glob(LANDING_PATTERN))
+    """The source's complete landing files; names starting with '.' or '_' are files still being
+    written or staged aside by their writer, and are skipped until renamed."""
+    return sorted(
+        path
+        for path in (landing_dir / source.table).glob(LANDING_PATTERN)
+        if not path.name.startswith((".", "_"))
+    )
 
 
 def load_landing(
@@ -59,12 +102,17 @@ def load_landing(
     sources: Sequence[RawSource],
     loaded_at: datetime,
 ) -> list[LoadedTable]:
-    """Replace the raw tables of `sources` with their landing files, all or nothing."""
-    plans = [(source, _checked_files(conn, landing_dir, source)) for source in sources]
-    conn.execute(f"create schema if not exists {RAW_SCHEMA}")
+    """Brings the raw tables of `sources` in line with their landing files, all or nothing: new
+    files are appended; changed or removed files have their rows deleted (changed ones reloaded).
+    Only the files to load are checked, so a daily load reads one day's files."""
+    ensure_tables(conn)
+    plans = [_plan(conn, landing_dir, source) for source in sources]
+    for plan in plans:
+        for path in plan.to_load:
+            _check_file(conn, path, plan.source.file_columns)
     conn.execute("begin transaction")
     try:
-        loaded = [_replace_table(conn, source, files, loaded_at) for source, files in plans]
+        loaded = [_apply(conn, plan, loaded_at) for plan in plans]
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
@@ -72,9 +120,19 @@ def load_landing(
     return loaded
 
 
-def _checked_files(
-    conn: duckdb.DuckDBPyConnection, landing_dir: Path, source: RawSource
-) -> list[Path]:
+def _plan(conn: duckdb.DuckDBPyConnection, landing_dir: Path, source: RawSource) -> LoadPlan:
+    files = _existing_files(landing_dir, source)
+    stamps = {str(path): FileStamp.of(path) for path in files}
+    logged = logged_files(conn, source.table)
+    if not logged:
+        return LoadPlan(source, files, stamps, files, [], replace_all=True)
+    changed = [path for path, stamp in stamps.items() if path in logged and logged[path] != stamp]
+    removed = [path for path in logged if path not in stamps]
+    to_load = [path for path in files if str(path) not in logged or str(path) in changed]
+    return LoadPlan(source, files, stamps, to_load, changed + removed, replace_all=False)
+
+
+def _existing_files(landing_dir: Path, source: RawSource) -> list[Path]:
     files = landing_files(landing_dir, source)
     if not files:
         raise LandingFileError(
@@ -82,8 +140,6 @@ def _checked_files(
             f"no {LANDING_PATTERN} files for source '{source.table}'; expected at least one with "
             f"columns {', '.join(c.name for c in source.file_columns)}.",
         )
-    for path in files:
-        _check_file(conn, path, source.file_columns)
     return files
 
 
@@ -132,22 +188,41 @@ def _check_file(conn: duckdb.DuckDBPyConnection, path: Path, columns: Sequence[R
             )
 
 
-def _replace_table(
-    conn: duckdb.DuckDBPyConnection, source: RawSource, files: list[Path], loaded_at: datetime
-) -> LoadedTable:
+def _apply(conn: duckdb.DuckDBPyConnection, plan: LoadPlan, loaded_at: datetime) -> LoadedTable:
+    table = f"{RAW_SCHEMA}.{plan.source.table}"
+    if plan.replace_all:
+        conn.execute(
+            f"create or replace table {table} as {_select(plan.source, plan.to_load)}", [loaded_at]
+        )
+    else:
+        if plan.to_delete:
+            conn.execute(
+                f"delete from {table} where list_contains(?, _source_file)", [plan.to_delete]
+            )
+        if plan.to_load:
+            conn.execute(f"insert into {table} {_select(plan.source, plan.to_load)}", [loaded_at])
+    if plan.rebuild_reason:
+        request_rebuild(conn, plan.source.table, plan.rebuild_reason, loaded_at)
+    record_files(conn, plan.source.table, plan.stamps, {str(p) for p in plan.to_load}, loaded_at)
+    rows, added = conn.execute(
+        f"select count(*), count(*) filter (where _loaded_at = ?) from {table}", [loaded_at]
+    ).fetchone()
+    return LoadedTable(
+        plan.source.table, rows, tuple(plan.files), tuple(plan.to_load), added, plan.rebuild_reason
+    )
+
+
+def _select(source: RawSource, files: list[Path]) -> str:
+    """The contract columns of `files`, cast, with the file name and the load time (parameter)."""
     casts = ", ".join(
         f'cast("{c.name}" as {c.data_type}) as "{c.name}"' for c in source.file_columns
     )
     file_list = "[" + ", ".join(sql_string(path) for path in files) + "]"
-    conn.execute(
-        f"create or replace table {RAW_SCHEMA}.{source.table} as "
+    return (
         f"select {casts}, filename as _source_file, "
         "cast(? as timestamp with time zone) as _loaded_at "
-        f"from read_parquet({file_list}, union_by_name = true, filename = true)",
-        [loaded_at],
+        f"from read_parquet({file_list}, union_by_name = true, filename = true)"
     )
-    rows = conn.execute(f"select count(*) from {RAW_SCHEMA}.{source.table}").fetchone()[0]
-    return LoadedTable(source.table, rows, tuple(files))
 
 
 def _uncastable(column: RawColumn) -> str:

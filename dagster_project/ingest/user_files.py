@@ -16,11 +16,13 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.ingest.contract import RAW_SCHEMA, RawColumn, RawSource
+from dagster_project.ingest.load_log import ensure_tables, record_files, request_rebuild
 from dagster_project.ingest.loader import SAMPLE_ROWS, LandingFileError, LoadedTable, sql_string
 from dagster_project.ingest.mapping import Mapping, SourceMapping, UserFiles
 
 TIMESTAMP_TYPES = ("timestamp with time zone", "timestamptz")
 DELIMITERS = (";", "\t", "|", ",")
+REPLACED = "loaded from the source mapping, which replaces the table whole"
 
 
 @dataclass(frozen=True)
@@ -260,11 +262,15 @@ def load_mapped(
         name: cleaning_counts(conn, files, paths) for name, (files, paths) in entries.items()
     }
     absent = [source for source in sources if source.table not in mapped]
-    conn.execute(f"create schema if not exists {RAW_SCHEMA}")
+    ensure_tables(conn)
     conn.execute("begin transaction")
     try:
         loaded = [_replace(conn, m, paths, loaded_at) for m, paths in plans]
         loaded += [_replace_unmapped(conn, source) for source in absent]
+        for table in loaded:
+            # Replaced whole: the landing-file log no longer applies, and dbt must rebuild.
+            record_files(conn, table.table, {}, set(), loaded_at)
+            request_rebuild(conn, table.table, REPLACED, loaded_at)
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
@@ -290,7 +296,8 @@ def _replace(
         f"cast(? as timestamp with time zone) as _loaded_at from ({source_select(source, paths)})",
         [str(source.files.pattern), loaded_at],
     )
-    return LoadedTable(source.source.table, _count(conn, table), tuple(paths))
+    rows = _count(conn, table)
+    return LoadedTable(source.source.table, rows, tuple(paths), tuple(paths), rows, REPLACED)
 
 
 def _replace_unmapped(conn: duckdb.DuckDBPyConnection, source: RawSource) -> LoadedTable:
@@ -305,4 +312,5 @@ def _replace_unmapped(conn: duckdb.DuckDBPyConnection, source: RawSource) -> Loa
             f"select customer_id, 'derived from {RAW_SCHEMA}.orders', any_value(_loaded_at) "
             f"from {RAW_SCHEMA}.orders where customer_id is not null group by customer_id"
         )
-    return LoadedTable(source.table, _count(conn, table), ())
+    rows = _count(conn, table)
+    return LoadedTable(source.table, rows, (), (), rows, REPLACED)

@@ -45,8 +45,14 @@ RATES = (
 SIGNED_RATES = ("spend_trend", "avg_sentiment")
 
 
-def valid_rows_batch(columns: Sequence[str], dim_customers: int, thresholds: Thresholds) -> Batch:
-    """Every row is one known customer with features in their valid ranges."""
+def valid_rows_batch(
+    columns: Sequence[str],
+    dim_customers: int,
+    thresholds: Thresholds,
+    table: str = FEATURES_TABLE,
+) -> Batch:
+    """Every row is one known customer with features in their valid ranges (in `table`: the
+    current features, or a point-in-time rebuild of them)."""
     shares = [c for c in columns if c.startswith(SHARE_PREFIX)]
     share_total = " + ".join(shares) if shares else "null"
     features = [c for c in columns if c not in IDENTITY]
@@ -94,8 +100,8 @@ def valid_rows_batch(columns: Sequence[str], dim_customers: int, thresholds: Thr
     ]
     return Batch(
         suite="marts.customer_features",
-        table=FEATURES_TABLE,
-        query=f"select *, {share_total} as {SHARE_TOTAL} from {FEATURES_TABLE}",
+        table=table,
+        query=f"select *, {share_total} as {SHARE_TOTAL} from {table}",
         expectations=expectations,
         row_id="customer_id",
     )

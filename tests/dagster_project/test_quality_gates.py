@@ -17,7 +17,7 @@ import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult
 
 from dagster_project.assets.segmentation import PUBLISHED_TABLES
-from dagster_project.run import run_full_refresh
+from dagster_project.run import run_job
 from dagster_project.settings import Settings
 from demo_data.generate import DemoSpec, generate
 from tests.conftest import settings_for
@@ -31,7 +31,7 @@ DOWNSTREAM_OF_RAW = {"customer_features", "dim_customers", *DOWNSTREAM_OF_FEATUR
 
 def run(settings: Settings) -> ExecuteInProcessResult:
     with DagsterInstance.ephemeral() as instance:
-        return run_full_refresh(settings, instance)
+        return run_job(settings, instance)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ def load_raw(settings: Settings) -> None:
     assert result.success
 
 
-def dbt_build(settings: Settings, work_dir: Path, **extra_vars: object) -> Path:
+def dbt_build(settings: Settings, work_dir: Path, *flags: str, **extra_vars: object) -> Path:
     """`dbt build` on the settings' warehouse; returns the target folder with its artifacts."""
     target = work_dir / "dbt_target"
     dbt_vars = {
@@ -30,7 +30,7 @@ def dbt_build(settings: Settings, work_dir: Path, **extra_vars: object) -> Path:
         **extra_vars,
     }
     completed = subprocess.run(
-        [DBT, "build", "--vars", json.dumps(dbt_vars)],
+        [DBT, "build", *flags, "--vars", json.dumps(dbt_vars)],
         cwd=DBT_PROJECT_DIR,
         env={**os.environ, "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target)},
         capture_output=True,

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 from dagster import DagsterInstance
 
-from dagster_project.run import run_full_refresh
+from dagster_project.run import run_job
 from dagster_project.settings import REPO_ROOT
 from tests.conftest import settings_for
 
@@ -32,7 +32,7 @@ def test_the_online_retail_sample_is_cleaned_as_documented_and_segmented(tmp_pat
         segmentation_config=tmp_path / "segmentation.yml",
     )
     with DagsterInstance.ephemeral() as instance:
-        result = run_full_refresh(settings, instance)
+        result = run_job(settings, instance)
     assert result.success
 
     (cleaning,) = {

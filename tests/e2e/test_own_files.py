@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 from dagster import DagsterInstance
 
-from dagster_project.run import features_without_data, run_full_refresh
+from dagster_project.run import features_without_data, run_job
 from tests.conftest import AS_OF, settings_for
 
 MAPPING = """
@@ -69,7 +69,7 @@ def test_an_orders_only_csv_gets_segments(demo_landing: Path, tmp_path: Path) ->
         source_config=tmp_path / "sources.yml",
     )
     with DagsterInstance.ephemeral() as instance:
-        result = run_full_refresh(settings, instance)
+        result = run_job(settings, instance)
     assert result.success
 
     (cleaning,) = [
@@ -110,7 +110,7 @@ def test_an_orders_only_csv_gets_segments(demo_landing: Path, tmp_path: Path) ->
     with (tmp_path / "sales.csv").open("a") as sales:
         sales.write("C-late;31/02/2026 10:00;12.50\n")
     with DagsterInstance.ephemeral() as instance:
-        failed = run_full_refresh(settings, instance)
+        failed = run_job(settings, instance)
     assert not failed.success
     (failure,) = [
         event.step_failure_data.error.message

@@ -16,7 +16,10 @@ final as (
         sum(case when interactions.interaction_type = 'share' then 1 else 0 end) as shares_count,
         sum(case when interactions.interaction_type = 'comment' then 1 else 0 end) as comments_count,
         sum(case when interactions.interaction_type = 'mention' then 1 else 0 end) as mentions_count,
-        avg(sentiment.sentiment_compound) as avg_sentiment
+        -- Averaged as fixed-point numbers so that the mean does not depend on row order.
+        cast(
+            avg(cast(sentiment.sentiment_compound as {{ dbt.type_numeric() }})) as {{ dbt.type_float() }}
+        ) as avg_sentiment
     from interactions
     left join sentiment
         on interactions.text_md5 = sentiment.text_md5

@@ -1,12 +1,25 @@
 -- One row per order with what was bought, what came back and what was kept, in the reporting
 -- currency. A returned order gives everything back; otherwise negative-quantity lines are returns,
--- capped at what the order bought.
-with order_lines as (
-    select * from {{ ref('int_order_lines_valued') }}
+-- capped at what the order bought. Incremental: orders whose header or valued lines were rebuilt.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='order_id',
+        on_schema_change='fail'
+    )
+}}
+
+with orders as (
+    select * from {{ ref('stg_shop__orders') }}
+    where {{ is_rebuilt_upstream(
+        'order_id', 'order_id', [ref('stg_shop__orders'), ref('int_order_lines_valued')]
+    ) }}
 ),
 
-orders as (
-    select * from {{ ref('stg_shop__orders') }}
+order_lines as (
+    select * from {{ ref('int_order_lines_valued') }}
+    where order_id in (select order_id from orders)
 ),
 
 line_totals as (
@@ -51,7 +64,8 @@ final as (
         purchased_amount,
         returned_amount,
         purchased_amount - returned_amount as net_amount,
-        list_amount - purchased_amount as discount_amount
+        list_amount - purchased_amount as discount_amount,
+        {{ transformed_at() }} as _transformed_at
     from valued
 )
 

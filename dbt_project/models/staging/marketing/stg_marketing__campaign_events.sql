@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+        on_schema_change='fail'
+    )
+}}
+
 with source as (
     select * from {{ source('marketing', 'campaign_events') }}
 ),
@@ -9,10 +18,12 @@ cleaned as (
         trim(campaign_id) as campaign_id,
         lower(trim(channel)) as channel,
         lower(trim(event_type)) as event_type,
-        event_at
+        event_at,
+        _loaded_at
     from source
     where
-        nullif(trim(event_id), '') is not null
+        {{ is_newly_loaded('trim(event_id)') }}
+        and nullif(trim(event_id), '') is not null
         and nullif(trim(customer_id), '') is not null
         and nullif(trim(campaign_id), '') is not null
         and event_at is not null
@@ -30,7 +41,9 @@ final as (
         campaign_id,
         channel,
         event_type,
-        event_at
+        event_at,
+        _loaded_at,
+        {{ transformed_at() }} as _transformed_at
     from deduplicated
 )
 

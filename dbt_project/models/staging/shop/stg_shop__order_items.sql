@@ -1,4 +1,13 @@
 -- Order lines, one row per (order, line number). A negative quantity is a returned item.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='order_line_id',
+        on_schema_change='fail'
+    )
+}}
+
 with source as (
     select * from {{ source('shop', 'order_items') }}
 ),
@@ -10,10 +19,12 @@ cleaned as (
         trim(product_id) as product_id,
         quantity,
         unit_price as unit_price_amount,
-        coalesce(discount, 0) as discount_share
+        coalesce(discount, 0) as discount_share,
+        _loaded_at
     from source
     where
-        nullif(trim(order_id), '') is not null
+        {{ is_newly_loaded('trim(order_id)') }}
+        and nullif(trim(order_id), '') is not null
         and line_number is not null
         and quantity is not null
         and quantity <> 0
@@ -37,7 +48,9 @@ final as (
         quantity,
         quantity < 0 as is_return_line,
         unit_price_amount,
-        discount_share
+        discount_share,
+        _loaded_at,
+        {{ transformed_at() }} as _transformed_at
     from deduplicated
 )
 

@@ -1,4 +1,13 @@
 -- Order headers without null keys or clock errors, one row per order id.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='order_id',
+        on_schema_change='fail'
+    )
+}}
+
 with source as (
     select * from {{ source('shop', 'orders') }}
 ),
@@ -10,10 +19,12 @@ cleaned as (
         ordered_at,
         lower(trim(status)) as status,
         upper(trim(currency)) as currency,
-        coalesce(nullif(lower(trim(channel)), ''), 'unknown') as channel
+        coalesce(nullif(lower(trim(channel)), ''), 'unknown') as channel,
+        _loaded_at
     from source
     where
-        nullif(trim(order_id), '') is not null
+        {{ is_newly_loaded('trim(order_id)') }}
+        and nullif(trim(order_id), '') is not null
         and nullif(trim(customer_id), '') is not null
         and ordered_at is not null
         and {{ is_not_in_future('ordered_at') }}
@@ -32,7 +43,9 @@ final as (
         status in ('completed', 'returned') as is_purchase,
         status = 'returned' as is_returned,
         currency,
-        channel
+        channel,
+        _loaded_at,
+        {{ transformed_at() }} as _transformed_at
     from deduplicated
 )
 

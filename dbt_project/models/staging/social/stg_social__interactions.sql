@@ -1,5 +1,14 @@
 -- Social interactions. The text is replaced by its MD5, the key of its sentiment score, so that
 -- free text (which may hold personal data) stays in the raw schema.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='interaction_id',
+        on_schema_change='fail'
+    )
+}}
+
 with source as (
     select * from {{ source('social', 'social_interactions') }}
 ),
@@ -11,10 +20,12 @@ cleaned as (
         coalesce(nullif(lower(trim(platform)), ''), 'unknown') as platform,
         lower(trim(interaction_type)) as interaction_type,
         case when nullif(trim(text), '') is not null then {{ dbt.hash('text') }} end as text_md5,
-        occurred_at
+        occurred_at,
+        _loaded_at
     from source
     where
-        nullif(trim(interaction_id), '') is not null
+        {{ is_newly_loaded('trim(interaction_id)') }}
+        and nullif(trim(interaction_id), '') is not null
         and nullif(trim(customer_id), '') is not null
         and occurred_at is not null
         and {{ is_not_in_future('occurred_at') }}
@@ -35,7 +46,9 @@ final as (
         platform,
         interaction_type,
         text_md5,
-        occurred_at
+        occurred_at,
+        _loaded_at,
+        {{ transformed_at() }} as _transformed_at
     from deduplicated
 )
 

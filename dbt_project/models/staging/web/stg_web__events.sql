@@ -1,4 +1,13 @@
 -- Web and app events; anonymous events keep their anonymous id so they can be attributed later.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+        on_schema_change='fail'
+    )
+}}
+
 with source as (
     select * from {{ source('web', 'web_events') }}
 ),
@@ -11,10 +20,12 @@ cleaned as (
         event_at,
         lower(trim(event_type)) as event_type,
         page_path,
-        coalesce(nullif(lower(trim(device)), ''), 'unknown') as device
+        coalesce(nullif(lower(trim(device)), ''), 'unknown') as device,
+        _loaded_at
     from source
     where
-        nullif(trim(event_id), '') is not null
+        {{ is_newly_loaded('trim(event_id)') }}
+        and nullif(trim(event_id), '') is not null
         and event_at is not null
         and {{ is_not_in_future('event_at') }}
 ),
@@ -31,7 +42,9 @@ final as (
         event_at,
         event_type,
         page_path,
-        device
+        device,
+        _loaded_at,
+        {{ transformed_at() }} as _transformed_at
     from deduplicated
 )
 

@@ -1,0 +1,117 @@
+"""Daily incremental refresh against a full refresh, on the same data.
+
+    python -m bench.daily_refresh --history H --day-dir D --as-of 2026-11-20 --work W
+
+H holds the demo landing files up to the day before `--as-of`, D that day's files (both written
+by `python -m demo_data.split`). A full refresh as of the day before loads H into a new warehouse
+under W; then D's files are dropped into the landing folder and the `daily_refresh` job runs as of
+`--as-of`. It prints each run's wall time, its per-step times and peak memory, and how many
+staging rows the incremental run rebuilt, and writes them as JSON to W/daily_refresh.json.
+"""
+
+import argparse
+import dataclasses
+import json
+import resource
+import shutil
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
+
+from dagster_project.jobs import daily_refresh_job, full_refresh_job
+from dagster_project.run import run_job
+from dagster_project.settings import Settings
+
+STAGING_INCREMENTAL = (
+    "stg_shop__orders",
+    "stg_shop__order_items",
+    "stg_web__events",
+    "stg_marketing__campaign_events",
+    "stg_social__interactions",
+)
+
+
+def step_seconds(result: ExecuteInProcessResult) -> dict[str, float]:
+    return {
+        event.step_key: round(event.event_specific_data.duration_ms / 1000, 1)
+        for event in result.all_events
+        if event.event_type == DagsterEventType.STEP_SUCCESS
+    }
+
+
+def timed_run(settings: Settings, instance: DagsterInstance, job_name: str) -> dict:
+    started = time.perf_counter()
+    result = run_job(settings, instance, job_name)
+    if not result.success:
+        raise SystemExit(f"{job_name} failed (run {result.run_id})")
+    return {
+        "job": job_name,
+        "as_of": settings.as_of_date,
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "steps": step_seconds(result),
+        # Peak RSS of this process and of the largest child (the dbt subprocess), in GiB.
+        "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+        "peak_child_rss_gib": round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20, 2
+        ),
+    }
+
+
+def rebuilt_staging_rows(settings: Settings) -> dict[str, dict[str, int]]:
+    """Per incremental staging model: rows in all, and rows the last run rebuilt."""
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        return {
+            model: dict(
+                zip(
+                    ("rows", "rebuilt_by_last_run"),
+                    conn.execute(
+                        f"select count(*), count(*) filter (where _transformed_at = "
+                        f"(select max(_transformed_at) from staging.{model})) from staging.{model}"
+                    ).fetchone(),
+                    strict=True,
+                )
+            )
+            for model in STAGING_INCREMENTAL
+        }
+
+
+def copy_tree(source: Path, target: Path) -> None:
+    for path in source.rglob("*.parquet"):
+        destination = target / path.relative_to(source)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, destination)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.daily_refresh", description=__doc__)
+    parser.add_argument("--history", type=Path, required=True)
+    parser.add_argument("--day-dir", type=Path, required=True)
+    parser.add_argument("--as-of", type=date.fromisoformat, required=True)
+    parser.add_argument("--work", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    landing = args.work / "landing"
+    copy_tree(args.history, landing)
+    settings = Settings(
+        warehouse_path=args.work / "warehouse" / "warehouse.duckdb",
+        landing_dir=landing,
+        as_of_date=(args.as_of - timedelta(days=1)).isoformat(),
+        demo_customers=0,
+        demo_seed=0,
+    )
+    report = {}
+    with DagsterInstance.ephemeral() as instance:
+        report["full_refresh"] = timed_run(settings, instance, full_refresh_job.name)
+        copy_tree(args.day_dir, landing)
+        settings = dataclasses.replace(settings, as_of_date=args.as_of.isoformat())
+        report["daily_refresh"] = timed_run(settings, instance, daily_refresh_job.name)
+    report["staging_rows"] = rebuilt_staging_rows(settings)
+    (args.work / "daily_refresh.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
