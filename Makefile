@@ -8,13 +8,15 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' -o -name '*.py' \) -print)
 MANIFEST := dbt_project/target/manifest.json
+SNAPSHOT := $(or $(SEG_SERVING_PATH),warehouse/segments.duckdb)
 
-.PHONY: run ui docs test lint format clean help
+.PHONY: run ui docs sql test lint format clean help
 
 help:
 	@echo "make run   - run the whole pipeline on the embedded DuckDB warehouse (demo data on first use)"
 	@echo "make ui    - Dagster UI on http://127.0.0.1:3000 with the same definitions"
 	@echo "make docs  - serve the data-quality Data Docs on http://127.0.0.1:3001"
+	@echo "make sql   - the duckdb CLI, read-only, on the published segments snapshot"
 	@echo "make test  - the test suite"
 	@echo "make lint  - ruff check and format check"
 
@@ -35,6 +37,10 @@ ui: $(MANIFEST)
 
 docs: .venv/.synced
 	$(UV) run --frozen python -m dagster_project.docs
+
+sql: .venv/.synced
+	@test -f "$(SNAPSHOT)" || { echo "No published snapshot at $(SNAPSHOT) yet: run make run first."; exit 1; }
+	$(UV) run --frozen duckdb -readonly "$(SNAPSHOT)"
 
 test: $(MANIFEST)
 	$(UV) run --frozen pytest

@@ -1,5 +1,6 @@
 """Schedules and sensors: daily re-scoring, weekly retraining, new landing files, drift-triggered
-retraining and run-failure alerts. All start switched on (`make ui` runs the daemon)."""
+retraining, interrupted runs and run-failure alerts. All start switched on (`make ui` runs the
+daemon)."""
 
 import hashlib
 import json
@@ -27,6 +28,7 @@ from dagster import (
 from dagster_project.assets.segmentation import RETRAIN_METADATA, TRAINED_BECAUSE_TAG
 from dagster_project.ingest.contract import RAW_SOURCES
 from dagster_project.ingest.loader import landing_files
+from dagster_project.interrupted import fail_interrupted_runs
 from dagster_project.jobs import daily_refresh_job, full_refresh_job, retrain_job
 from dagster_project.resources import AlertsResource, LandingFolderResource, RunFailure
 from dagster_project.settings import Settings
@@ -160,6 +162,20 @@ def drift_retrain_sensor(
     return RunRequest(
         run_key=f"drift-after-{asset_event.run_id}",
         tags={TRAINED_BECAUSE_TAG: f"drift sensor: {reason.value}"[:1000]},
+    )
+
+
+@sensor(
+    name="interrupted_runs",
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Fails runs whose process died (killed, out of memory, restart) and frees their "
+    "warehouse pool slot, so the next run does not wait for it forever.",
+)
+def interrupted_runs_sensor(context: SensorEvaluationContext) -> SkipReason:
+    failed = fail_interrupted_runs(context.instance)
+    return SkipReason(
+        f"failed interrupted runs {', '.join(failed)}" if failed else "no interrupted run"
     )
 
 

@@ -1,4 +1,5 @@
-"""Dagster resources: the warehouse, the landing folder, the as-of date, alerts and dbt."""
+"""Dagster resources: the warehouse, its published snapshot, the landing folder, the as-of date,
+alerts and dbt."""
 
 import datetime
 import json
@@ -12,11 +13,13 @@ from pathlib import Path
 
 import duckdb
 import yaml
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from dagster_dbt import DbtCliResource
 
 from dagster_project.ingest.contract import RAW_SOURCES
 from dagster_project.ingest.mapping import Mapping, read_mapping
+from dagster_project.interrupted import process_tag
+from dagster_project.serving import Snapshot, publish_snapshot
 from dagster_project.settings import DBT_PROJECT_DIR, Settings, resolve_as_of_date
 from data_checks.thresholds import Thresholds
 from data_checks.validation import Validator
@@ -33,6 +36,12 @@ class WarehouseResource(ConfigurableResource):
 
     path: str
 
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Tags the run with the process that writes, so that if it dies the run can be failed
+        and its pool slot freed (interrupted.py)."""
+        if context.instance is not None and context.run is not None:
+            context.instance.add_run_tags(context.run.run_id, process_tag())
+
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -42,6 +51,16 @@ class WarehouseResource(ConfigurableResource):
             yield conn
         finally:
             conn.close()
+
+
+class ServingResource(ConfigurableResource):
+    """The read-only snapshot SQL users open, written aside and swapped in (serving.py)."""
+
+    path: str
+
+    def publish(self, warehouse: WarehouseResource, run_id: str) -> Snapshot:
+        with warehouse.connect(read_only=True) as conn:
+            return publish_snapshot(conn, Path(self.path), run_id)
 
 
 class DataQualityResource(ConfigurableResource):
@@ -189,6 +208,7 @@ def _locked_dbt_executable() -> str:
 def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
     return {
         "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
+        "serving": ServingResource(path=str(settings.snapshot_path)),
         "landing": LandingFolderResource(
             path=str(settings.landing_dir), source_config=str(settings.source_config or "")
         ),

@@ -1,5 +1,12 @@
-"""`make run`: the whole pipeline on the embedded warehouse, generating demo data on first use."""
+"""`make run`: the whole pipeline on the embedded warehouse, generating demo data on first use.
 
+    python -m dagster_project.run [--job full_refresh|daily_refresh|retrain]
+
+runs one job of the code location in this process, on the instance of DAGSTER_HOME: what the
+daemon's schedules and sensors start, for a cron or a shell without the daemon.
+"""
+
+import argparse
 import os
 import sys
 import time
@@ -10,7 +17,8 @@ from dagster_project.definitions import build_definitions
 from dagster_project.feature_sources import feature_needs, unobserved_features
 from dagster_project.ingest.contract import RAW_SOURCES
 from dagster_project.ingest.loader import landing_files
-from dagster_project.jobs import full_refresh_job
+from dagster_project.interrupted import fail_interrupted_runs
+from dagster_project.jobs import daily_refresh_job, full_refresh_job, retrain_job
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import REPO_ROOT, Settings, resolve_as_of_date
 from demo_data.generate import DemoSpec, generate
@@ -67,7 +75,14 @@ def features_without_data(settings: Settings) -> list[str]:
         return unobserved_features(conn)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dagster_project.run", description=__doc__)
+    parser.add_argument(
+        "--job",
+        choices=[job.name for job in (full_refresh_job, daily_refresh_job, retrain_job)],
+        default=full_refresh_job.name,
+    )
+    job_name = parser.parse_args(argv).job
     os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home"))
     settings = Settings.from_env()
     if ensure_landing_data(settings):
@@ -77,12 +92,15 @@ def main() -> int:
         )
     started = time.perf_counter()
     with DagsterInstance.get() as instance:
-        result = run_job(settings, instance)
+        for run_id in fail_interrupted_runs(instance):
+            print(f"Run {run_id} was interrupted (its process is gone): marked failed.")
+        result = run_job(settings, instance, job_name)
     if not result.success:
         print(f"Run {result.run_id} failed; see `make ui` or the log above.", file=sys.stderr)
         return 1
-    print(f"\nPipeline finished in {time.perf_counter() - started:.0f} s (run {result.run_id}).")
+    print(f"\n{job_name} finished in {time.perf_counter() - started:.0f} s (run {result.run_id}).")
     print(f"Warehouse: {settings.warehouse_path}")
+    print(f"Snapshot for SQL users (make sql): {settings.snapshot_path}")
     for schema, table, rows in table_row_counts(settings):
         print(f"  {schema + '.' + table:<45} {rows:>12,} rows")
     by_source: dict[str, list[str]] = {}

@@ -18,6 +18,7 @@
 | SEG_LANDING_SETTLE_SECONDS | 60 | the landing sensor takes a file once unchanged this long |
 | SEG_HISTORY_START_DATE | 2024-01-01 | first day of the segment-history backfill partitions |
 | SEG_ALERT_WEBHOOK_URL | none | failed runs are also posted here as JSON |
+| SEG_SERVING_PATH | ./warehouse/segments.duckdb | the published read-only snapshot SQL users open |
 """
 
 import os
@@ -48,6 +49,7 @@ class Settings:
     landing_settle_seconds: int = 60
     history_start_date: str = "2024-01-01"
     alert_webhook_url: str = ""
+    serving_path: Path | None = None  # None: segments.duckdb beside the warehouse file
 
     @property
     def quality_docs_dir(self) -> Path:
@@ -59,6 +61,11 @@ class Settings:
         """Failed runs, in a DuckDB file of their own: the alert sensor must be able to write
         while a run holds the warehouse."""
         return self.warehouse_path.parent / "alerts.duckdb"
+
+    @property
+    def snapshot_path(self) -> Path:
+        """The published snapshot that SQL users open (never the working warehouse)."""
+        return self.serving_path or self.warehouse_path.parent / "segments.duckdb"
 
     @property
     def models_dir(self) -> Path:
@@ -88,6 +95,7 @@ class Settings:
             landing_settle_seconds=int(environ.get("SEG_LANDING_SETTLE_SECONDS", "60")),
             history_start_date=environ.get("SEG_HISTORY_START_DATE", "2024-01-01"),
             alert_webhook_url=environ.get("SEG_ALERT_WEBHOOK_URL", ""),
+            serving_path=_optional_path(environ.get("SEG_SERVING_PATH")),
         )
 
 

@@ -4,9 +4,9 @@ Each partition rebuilds the as-of-dependent dbt layers (intermediate and marts) 
 schemas `pit_intermediate` and `pit_marts`, from the same staging models, so the current marts
 are never touched; validates the rebuilt features with the same Great Expectations suite as the
 gate on customer_features; scores them (with the model that scored that day before, if any, so a
-past assignment is reproduced exactly) and splices the day into segment_history and
-segment_transitions. Backfill a range from the UI (asset `segment_history_backfill`, Materialize,
-pick the dates); days may run in any order.
+past assignment is reproduced exactly), splices the day into segment_history and
+segment_transitions, and republishes the serving snapshot. Backfill a range from the UI (asset
+`segment_history_backfill`, Materialize, pick the dates); days may run in any order.
 """
 
 import json
@@ -25,6 +25,7 @@ from dagster import (
 from dagster_dbt import DbtCliResource
 
 from dagster_project.assets.quality import CUSTOMER_FEATURES
+from dagster_project.assets.serving import snapshot_metadata
 from dagster_project.assets.transform import dbt_project
 from dagster_project.feature_sources import unobserved_features
 from dagster_project.jobs import HISTORY_BACKFILL
@@ -33,6 +34,7 @@ from dagster_project.resources import (
     WAREHOUSE_POOL,
     DataQualityResource,
     SegmentationResource,
+    ServingResource,
     WarehouseResource,
 )
 from dagster_project.segments_store import (
@@ -68,10 +70,11 @@ def build_history_backfill(settings: Settings) -> AssetsDefinition:
         warehouse: WarehouseResource,
         quality: DataQualityResource,
         segmentation: SegmentationResource,
+        serving: ServingResource,
     ) -> MaterializeResult:
         """The segments of a past day, rebuilt as of that day (features in schema pit_marts)
-        and spliced into segment_history and segment_transitions. Days before the newest one
-        scored only; the current tables stay as they are."""
+        and spliced into segment_history and segment_transitions, then served. Days before the
+        newest one scored only; the current tables stay as they are."""
         day = date.fromisoformat(context.partition_key)
         with warehouse.connect(read_only=True) as conn:
             if not is_backfill(conn, day):
@@ -93,6 +96,7 @@ def build_history_backfill(settings: Settings) -> AssetsDefinition:
                 psi_threshold=segmentation.config().drift_psi_threshold,
                 features=POINT_IN_TIME_FEATURES,
             )
+        snapshot = serving.publish(warehouse, context.run.run_id)
         sizes = scored.assignments["segment_name"].value_counts().rename("customers")
         return MaterializeResult(
             metadata={
@@ -104,6 +108,7 @@ def build_history_backfill(settings: Settings) -> AssetsDefinition:
                 "later_dates_reapplied": MetadataValue.text(
                     ", ".join(d.isoformat() for d in published.replayed) or "none"
                 ),
+                **{f"snapshot_{key}": value for key, value in snapshot_metadata(snapshot).items()},
             }
         )
 

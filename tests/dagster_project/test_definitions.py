@@ -19,6 +19,7 @@ GROUPS = {
     "marts",
     "quality",
     "segmentation",
+    "serving",
 }
 
 
@@ -38,6 +39,7 @@ def test_every_asset_has_group_description_and_kinds() -> None:
     assert {"raw_orders", "text_sentiment", "customer_features", "dim_customers"} <= keys
     assert {"segmentation_model", "customer_segments", "segment_profiles", "rfm_segments"} <= keys
     assert len([key for key in keys if key.startswith("raw_")]) == 7
+    assert "serving_snapshot" in keys
 
 
 def test_great_expectations_gates_are_blocking() -> None:
@@ -73,5 +75,8 @@ def test_settings_come_from_the_environment(tmp_path: Path) -> None:
     defaults = Settings.from_env({})
     assert defaults.warehouse_path == REPO_ROOT / "warehouse" / "warehouse.duckdb"
     assert defaults.as_of_date == ""
+    assert defaults.snapshot_path == REPO_ROOT / "warehouse" / "segments.duckdb"
+    served = Settings.from_env({"SEG_SERVING_PATH": str(tmp_path / "s.duckdb")})
+    assert served.snapshot_path == tmp_path / "s.duckdb"
     with pytest.raises(ValueError, match="SEG_AS_OF_DATE must be a date"):
         Settings.from_env({"SEG_AS_OF_DATE": "30/06/2024"})

@@ -34,6 +34,8 @@ def test_first_run_generates_demo_data_and_builds_everything(tmp_path: Path) -> 
     out = completed.stdout
     assert "generated demo data for 1,000 customers" in out
     assert f"Warehouse: {tmp_path / 'warehouse' / 'warehouse.duckdb'}" in out
+    snapshot = tmp_path / "warehouse" / "segments.duckdb"
+    assert f"Snapshot for SQL users (make sql): {snapshot}" in out
     features_rows = int(
         re.search(r"marts\.customer_features\s+([\d,]+) rows", out)[1].replace(",", "")
     )
@@ -43,11 +45,11 @@ def test_first_run_generates_demo_data_and_builds_everything(tmp_path: Path) -> 
     # The landing folder now holds data: a second run would use it, not generate more.
     assert not ensure_landing_data(Settings.from_env(env))
 
-    # The README's query answers in the duckdb CLI installed with the project.
+    # A query answers on the snapshot in the duckdb CLI installed with the project (make sql).
     query = "SELECT segment_name, count(*) AS customers FROM segments.customer_segments GROUP BY 1"
     cli = Path(sys.executable).with_name("duckdb")
     answer = subprocess.run(
-        [str(cli), "-readonly", "-csv", env["SEG_WAREHOUSE_PATH"], "-c", query],
+        [str(cli), "-readonly", "-csv", str(snapshot), "-c", query],
         capture_output=True,
         text=True,
         check=True,
