@@ -70,3 +70,16 @@ def warehouse(built_pipeline: BuiltPipeline):
     conn = built_pipeline.connect()
     yield conn
     conn.close()
+
+
+# xdist hands modules to its workers in collection order: the longest ones (whole refreshes,
+# repeated) go first, so that the two workers finish at about the same time.
+LONGEST_FIRST = ("tests/e2e/", "tests/dagster_project/test_quality_gates.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        starts = [item.nodeid.startswith(prefix) for prefix in LONGEST_FIRST]
+        return starts.index(True) if True in starts else len(LONGEST_FIRST)
+
+    items.sort(key=rank)

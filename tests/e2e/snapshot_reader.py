@@ -60,7 +60,7 @@ def main(snapshot: Path, stop_file: Path, report: Path) -> None:
             if not versions or versions[-1] != version:
                 versions.append(version)
         reads += 1
-        time.sleep(0.01)
+        time.sleep(0.2)  # a dashboard refreshing often, not a busy loop starving the refresh
     report.write_text(json.dumps({"reads": reads, "versions": versions, "errors": errors}))
 
 

@@ -15,12 +15,15 @@ def test_first_run_generates_demo_data_and_builds_everything(tmp_path: Path) -> 
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()
     shutil.copy(REPO_ROOT / ".dagster_home" / "dagster.yaml", dagster_home)
+    config = tmp_path / "segmentation.yml"
+    config.write_text("algorithms: [kmeans]\n")  # the full search runs in tests/conftest.py
     env = {
         **os.environ,
         "SEG_WAREHOUSE_PATH": str(tmp_path / "warehouse" / "warehouse.duckdb"),
         "SEG_LANDING_DIR": str(tmp_path / "landing"),
         "SEG_AS_OF_DATE": "2026-11-20",
         "SEG_DEMO_CUSTOMERS": "1000",
+        "SEG_SEGMENTATION_CONFIG": str(config),
         "DAGSTER_HOME": str(dagster_home),
     }
     completed = subprocess.run(
