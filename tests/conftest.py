@@ -26,6 +26,12 @@ os.environ["SEG_PII_HASH_KEY"] = PII_HASH_KEY
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+# A segmentation config for tests about runs rather than about the model: one algorithm, a short
+# k range, 2-fold CV and a small importance sample. The chosen segments are the same whatever the
+# folds and the importance sample (they only measure the assigner).
+QUICK_TRAINING = "algorithms: [kmeans]\nk_range: [3, 9]\ncv_folds: 2\nimportance_sample: 300\n"
+
+
 def settings_for(root: Path, landing_dir: Path, as_of: date = AS_OF) -> Settings:
     return Settings(
         warehouse_path=root / "warehouse" / "warehouse.duckdb",

@@ -1,6 +1,8 @@
 """Incremental staging: a new day's files rebuild only that day's rows, late rows included, and
-the features equal a full refresh's exactly."""
+the features equal a full refresh's exactly; data tests on incremental models check the rows
+their last build rebuilt."""
 
+import dataclasses
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 from dagster_project.settings import Settings
 from demo_data.split import split_day
 from tests.conftest import AS_OF, settings_for
-from tests.dbt.conftest import dbt_build, load_raw
+from tests.dbt.conftest import dbt_build, dbt_command, load_raw
 
 NEW_DAY = AS_OF - timedelta(days=1)  # the demo's last day of data
 LATE_ORDERS = 5
@@ -79,6 +81,7 @@ def incremental(tmp_path_factory: pytest.TempPathFactory, demo_landing: Path) ->
     dbt_build(settings, root, "--full-refresh")
     return {
         "root": root,
+        "settings": settings,
         "after_new_day": after_new_day,
         "unchanged": unchanged,
         "full_refresh": _features(settings),
@@ -110,3 +113,34 @@ def test_a_run_without_new_files_rebuilds_nothing_and_changes_nothing(incrementa
     )
     # Nothing was loaded, so the newest stamp is still the previous run's for every model.
     assert incremental["unchanged"]["staging"] == incremental["after_new_day"]["staging"]
+
+
+def _duplicate_an_event(warehouse: Path, stamp: str) -> None:
+    """Plants a second row with the id of an existing event, stamped as if built then."""
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute(
+            f"""
+            insert into staging.stg_web__events
+            select * replace ({stamp} as _transformed_at)
+            from staging.stg_web__events order by event_id limit 1
+            """
+        )
+
+
+def test_data_tests_of_incremental_models_check_the_last_build(
+    incremental: dict, tmp_path: Path
+) -> None:
+    """A duplicate among rows an earlier build made is left alone (they were tested then); one
+    among the last build's rows fails `unique`."""
+    settings = incremental["settings"]
+    copy = dataclasses.replace(settings, warehouse_path=tmp_path / "warehouse.duckdb")
+    shutil.copy(settings.warehouse_path, copy.warehouse_path)
+    unique_event_ids = ("--select", "unique_stg_web__events_event_id")
+
+    _duplicate_an_event(copy.warehouse_path, "_transformed_at - interval 1 day")
+    earlier = dbt_command("test", copy, tmp_path, *unique_event_ids)
+    assert earlier.returncode == 0, earlier.stdout[-3000:]
+
+    _duplicate_an_event(copy.warehouse_path, "_transformed_at")
+    latest = dbt_command("test", copy, tmp_path, *unique_event_ids)
+    assert latest.returncode == 1 and "FAIL 1 unique_stg_web__events_event_id" in latest.stdout

@@ -7,8 +7,9 @@ from a server that imported the project once), killed with its dbt child a given
 of its steps started (read from the Dagster event log). The step that was running when the kill
 landed is read back from the event log too: the kills must cover ingest, dbt, training and
 publishing on a machine of any speed. The moments follow the pipeline, so each attempt gets past
-the point where the one before it died, and a last daily refresh goes through. The refreshes start from a copy of the session's
-published pipeline, on the instance configuration of `make run` (one warehouse pool slot).
+the point where the one before it died, and a last daily refresh goes through. The refreshes
+start from a copy of the session's published pipeline, on the instance configuration of
+`make run` (one warehouse pool slot).
 """
 
 import dataclasses
@@ -25,7 +26,7 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from dagster_project.settings import REPO_ROOT, Settings
-from tests.conftest import AS_OF, BuiltPipeline
+from tests.conftest import AS_OF, QUICK_TRAINING, BuiltPipeline
 from tests.e2e.forked_refresh import start_refresh
 from tests.e2e.snapshot_reader import read_once
 
@@ -113,7 +114,7 @@ def test_refreshes_killed_at_any_moment_leave_the_snapshot_whole_and_recover(
     home.mkdir()
     (home / "dagster.yaml").write_text((REPO_ROOT / ".dagster_home" / "dagster.yaml").read_text())
     config = tmp_path / "segmentation.yml"
-    config.write_text("algorithms: [kmeans]\nk_range: [3, 9]\n")
+    config.write_text(QUICK_TRAINING)
     snapshot = refreshable.snapshot_path
     killed = []
     with DagsterInstance.local_temp(str(home)) as instance:

@@ -31,7 +31,7 @@ from dagster_project.run import run_job
 from dagster_project.settings import Settings
 from demo_data.split import split_day
 from ml.model import SegmentationModel
-from tests.conftest import AS_OF, settings_for
+from tests.conftest import AS_OF, QUICK_TRAINING, settings_for
 
 NEW_DAY = AS_OF - timedelta(days=1)  # the demo's last day of data
 BACKFILLED = [NEW_DAY - timedelta(days=3), NEW_DAY - timedelta(days=5), NEW_DAY - timedelta(days=4)]
@@ -110,7 +110,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, demo_landing: Path) -> di
     landing = root / "landing"
     shutil.copytree(root / "history", landing)
     config = root / "segmentation.yml"
-    config.write_text("algorithms: [kmeans]\nk_range: [3, 9]\n")
+    config.write_text(QUICK_TRAINING)
     settings = dataclasses.replace(settings_for(root, landing, NEW_DAY), segmentation_config=config)
     next_day = dataclasses.replace(settings, as_of_date=AS_OF.isoformat())
     out: dict = {"root": root, "settings": next_day}

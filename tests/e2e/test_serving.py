@@ -19,7 +19,7 @@ from dagster import DagsterInstance
 from dagster_project.run import run_job
 from dagster_project.serving import SERVED_TABLES, publish_snapshot
 from dagster_project.settings import REPO_ROOT, Settings
-from tests.conftest import AS_OF, BuiltPipeline
+from tests.conftest import AS_OF, QUICK_TRAINING, BuiltPipeline
 
 READERS = 4
 # Raw personal data, and the keyed hashes that would still single a person out.
@@ -62,7 +62,7 @@ def refresh_under_readers(
     root = tmp_path_factory.mktemp("serving")
     shutil.copytree(built_pipeline.settings.warehouse_path.parent, root / "warehouse")
     config = root / "segmentation.yml"
-    config.write_text("algorithms: [kmeans]\nk_range: [3, 9]\n")  # a faster search
+    config.write_text(QUICK_TRAINING)
     settings = dataclasses.replace(
         built_pipeline.settings,
         warehouse_path=root / "warehouse" / "warehouse.duckdb",
