@@ -34,10 +34,7 @@
         {{ key_expression }} in (
             {%- for relation in relations %}
             select {{ key_column }} from {{ relation }}
-            where _transformed_at > (
-                select coalesce(max(_transformed_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
-                from {{ this }}
-            )
+            where _transformed_at > {{ last_build_stamp() }}
             {%- if not loop.last %}
             union all
             {%- endif -%}
@@ -46,4 +43,12 @@
     {%- else -%}
         true
     {%- endif -%}
+{%- endmacro %}
+
+{#- The newest `_transformed_at` of this incremental model: when its last build ran. -#}
+{% macro last_build_stamp() -%}
+    (
+        select coalesce(max(_transformed_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+        from {{ this }}
+    )
 {%- endmacro %}

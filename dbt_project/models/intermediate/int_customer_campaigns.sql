@@ -1,10 +1,35 @@
 -- Campaign funnel per customer up to the as-of date, counted in campaigns, not events: a campaign
 -- is opened, clicked or converted when any such event follows its send. Reactions to campaigns
 -- the customer was never sent are ignored, so every rate stays within [0, 1].
-with events as (
+-- Incremental by customer (macros/per_customer_incremental.sql).
+-- depends_on: {{ source('marketing', 'campaign_events') }}
+{{ config(**incremental_by_customer_config('campaigns_received_count')) }}
+
+with events_before_as_of as (
     select * from {{ ref('stg_marketing__campaign_events') }}
     where event_at < {{ as_of_end() }}
 ),
+
+{% if is_incremental_by_customer() %}
+rebuilt_customers as (
+    select distinct customer_id from (
+        {{ changed_event_owners(
+            'events_before_as_of', ref('stg_marketing__campaign_events'),
+            source('marketing', 'campaign_events'), 'event_id', ['customer_id']
+        ) }}
+    ) as changed
+    where customer_id is not null
+),
+
+events as (
+    select * from events_before_as_of
+    where customer_id in (select customer_id from rebuilt_customers)
+),
+{% else %}
+events as (
+    select * from events_before_as_of
+),
+{% endif %}
 
 sends as (
     select
@@ -40,7 +65,7 @@ funnel as (
         and sends.campaign_id = reactions.campaign_id
 ),
 
-final as (
+per_customer as (
     select
         customer_id,
         count(*) as campaigns_received_count,
@@ -51,6 +76,10 @@ final as (
         {{ ratio('sum(is_converted_after_click)', 'sum(is_clicked)') }} as campaign_conversion_rate
     from funnel
     group by customer_id
+),
+
+final as (
+    {{ per_customer_rows('per_customer') }}
 )
 
 select * from final

@@ -1,10 +1,52 @@
 -- Web sessions per customer as of the as-of date. Logged-out events are attributed through their
 -- anonymous id to the customer seen most often with it; a gap of more than `session_gap_minutes`
 -- starts a new session. Events that cannot be attributed are left out.
-with events as (
+-- Incremental by customer (macros/per_customer_incremental.sql): a changed event rebuilds its
+-- customer and every customer seen with its anonymous id, whose owner it may have changed.
+-- depends_on: {{ source('web', 'web_events') }}
+{{ config(**incremental_by_customer_config('session_id')) }}
+
+with events_before_as_of as (
     select * from {{ ref('stg_web__events') }}
     where event_at < {{ as_of_end() }}
 ),
+
+{% if is_incremental_by_customer() %}
+changed as (
+    {{ changed_event_owners(
+        'events_before_as_of', ref('stg_web__events'), source('web', 'web_events'), 'event_id',
+        ['customer_id', 'anonymous_id']
+    ) }}
+),
+
+rebuilt_customers as (
+    select customer_id from changed
+    where customer_id is not null
+    union
+    select customer_id from events_before_as_of
+    where
+        customer_id is not null
+        and anonymous_id in (select anonymous_id from changed)
+),
+
+-- The anonymous ids of rebuilt customers, whose owners are recounted from all their events.
+shared_anonymous_ids as (
+    select distinct anonymous_id from events_before_as_of
+    where customer_id in (select customer_id from rebuilt_customers)
+),
+
+-- Also other customers' events with those ids: the sessions computed for them are dropped below.
+events as (
+    select * from events_before_as_of
+    where
+        customer_id in (select customer_id from rebuilt_customers)
+        or anonymous_id in (select anonymous_id from shared_anonymous_ids)
+),
+{% else %}
+events as (
+    select * from events_before_as_of
+),
+{% endif %}
 
 identity_candidates as (
     select
@@ -60,10 +102,10 @@ numbered as (
     from session_starts
 ),
 
-final as (
+sessions as (
     select
-        {{ dbt.concat(['customer_id', "'-'", 'cast(session_number as varchar)']) }} as session_id,
         customer_id,
+        {{ dbt.concat(['customer_id', "'-'", 'cast(session_number as varchar)']) }} as session_id,
         session_number,
         min(event_at) as started_at,
         max(event_at) as ended_at,
@@ -74,6 +116,10 @@ final as (
         max(case when event_type = 'purchase' then 1 else 0 end) = 1 as has_purchase
     from numbered
     group by customer_id, session_number
+),
+
+final as (
+    {{ per_customer_rows('sessions') }}
 )
 
 select * from final
