@@ -10,7 +10,7 @@ DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f
 MANIFEST := dbt_project/target/manifest.json
 SNAPSHOT := $(or $(SEG_SERVING_PATH),warehouse/segments.duckdb)
 
-.PHONY: run ui docs sql test lint format clean help
+.PHONY: run ui docs sql test bench lint format clean help
 
 help:
 	@echo "make run   - run the whole pipeline on the embedded DuckDB warehouse (demo data on first use)"
@@ -18,6 +18,7 @@ help:
 	@echo "make docs  - serve the data-quality Data Docs on http://127.0.0.1:3001"
 	@echo "make sql   - the duckdb CLI, read-only, on the published segments snapshot"
 	@echo "make test  - the test suite"
+	@echo "make bench SIZE=100000 - full refresh per stage against hand-SQL and pandas baselines"
 	@echo "make lint  - ruff check and format check"
 
 .venv/.synced: pyproject.toml uv.lock
@@ -44,6 +45,10 @@ sql: .venv/.synced
 
 test: $(MANIFEST)
 	$(UV) run --frozen pytest
+
+SIZE ?= 100000
+bench: $(MANIFEST)
+	$(UV) run --frozen python -m bench.refresh --size $(SIZE)
 
 lint: .venv/.synced
 	$(UV) run --frozen ruff check .

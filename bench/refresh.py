@@ -1,0 +1,236 @@
+"""One full refresh measured stage by stage, against two baselines on the same data.
+
+    make bench SIZE=100000      (uv run --frozen python -m bench.refresh --size 100000)
+
+Generates demo data for SIZE customers and runs the `full_refresh` job on a new warehouse (ingest,
+raw checks, dbt build, feature checks, training, scoring and write-back, publish) while sampling
+the RSS of the whole process tree (dbt runs as a child). Then computes the customer feature table
+twice more from the same raw tables, each in a process of its own: one hand-written DuckDB
+statement and plain pandas. Both must equal `marts.customer_features` before any time is
+compared. Writes bench/results/refresh-SIZE.json and .md and prints the Markdown.
+"""
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from dagster import DagsterEventType, DagsterInstance, EventLogEntry
+
+from bench.feature_equality import feature_differences
+from bench.process_memory import ProcessTreeMemory
+from bench.report import write_report
+from dagster_project.run import run_job
+from dagster_project.settings import Settings
+from demo_data.generate import DemoSpec, generate
+
+RESULTS_DIR = Path(__file__).with_name("results")
+DBT_STEP = "dbt_models"
+TRAINING_STEPS = ("segmentation_model", "segment_tables")
+CHECK_STEPS = ("raw_table_checks", "customer_features_checks")
+GIB = 2**30
+
+
+@dataclass(frozen=True)
+class Stage:
+    step: str
+    seconds: float
+    peak_rss_gib: float
+
+
+@dataclass(frozen=True)
+class Baseline:
+    name: str
+    seconds: float
+    peak_rss_gib: float
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.refresh", description=__doc__)
+    parser.add_argument("--size", type=int, default=100_000, help="demo customers")
+    parser.add_argument("--as-of", type=date.fromisoformat, default=datetime.now(UTC).date())
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--work", type=Path, help="keep data and warehouse here (default: temp)")
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--segmentation-config", type=Path, help="YAML, as SEG_SEGMENTATION_CONFIG")
+    args = parser.parse_args(argv)
+
+    work = args.work or Path(tempfile.mkdtemp(prefix=f"bench-{args.size}-"))
+    try:
+        results = run_benchmark(args.size, args.as_of, args.seed, work, args.segmentation_config)
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    markdown = write_report(results, args.results)
+    print(markdown)
+    if results["feature_differences"]:
+        raise SystemExit("A baseline computed different features; its times mean nothing.")
+
+
+def run_benchmark(
+    size: int, as_of: date, seed: int, work: Path, segmentation_config: Path | None
+) -> dict:
+    landing = work / "landing"
+    started = time.perf_counter()
+    generate(DemoSpec(customers=size, seed=seed, end_date=as_of), landing)
+    generate_seconds = time.perf_counter() - started
+    settings = Settings(
+        warehouse_path=work / "warehouse" / "warehouse.duckdb",
+        landing_dir=landing,
+        as_of_date=as_of.isoformat(),
+        demo_customers=0,
+        demo_seed=seed,
+        segmentation_config=segmentation_config,
+    )
+    with DagsterInstance.ephemeral() as instance, ProcessTreeMemory() as memory:
+        started = time.perf_counter()
+        result = run_job(settings, instance, "full_refresh")
+        refresh_seconds = time.perf_counter() - started
+        if not result.success:
+            raise SystemExit(f"The full refresh failed (run {result.run_id}).")
+        log = [entry for entry in instance.all_logs(result.run_id) if entry.dagster_event]
+    stages = _stages(log, memory)
+    dbt_nodes = _dbt_node_seconds(log)
+    expected = _dbt_features(settings.warehouse_path)
+    baselines, differences = [], {}
+    for name in ("hand_sql", "pandas"):
+        baseline, features = _run_baseline(name, settings.warehouse_path, as_of, work)
+        baselines.append(baseline)
+        if found := feature_differences(expected, features):
+            differences[name] = found
+    return {
+        "size": size,
+        "as_of_date": as_of.isoformat(),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "rows": _raw_rows(settings.warehouse_path),
+        "generate_seconds": round(generate_seconds, 1),
+        "refresh": {
+            "seconds": round(refresh_seconds, 1),
+            "peak_rss_gib": round(memory.peak_bytes() / GIB, 2),
+            "stages": [asdict(stage) for stage in stages],
+            "dbt": dbt_nodes,
+        },
+        "baselines": [asdict(baseline) for baseline in baselines],
+        "feature_differences": differences,
+        "ratios": _ratios(size, stages, dbt_nodes, baselines),
+    }
+
+
+def _stages(log: list[EventLogEntry], memory: ProcessTreeMemory) -> list[Stage]:
+    """Each step of the run in the order it finished, with its wall time and the peak RSS of
+    the process tree while it ran."""
+    starts: dict[str, float] = {}
+    stages = []
+    for entry in log:
+        event = entry.dagster_event
+        if event.event_type == DagsterEventType.STEP_START:
+            starts[event.step_key] = entry.timestamp
+        elif event.event_type == DagsterEventType.STEP_SUCCESS:
+            start = starts[event.step_key]
+            stages.append(
+                Stage(
+                    step=event.step_key,
+                    seconds=round(event.event_specific_data.duration_ms / 1000, 1),
+                    peak_rss_gib=round(memory.peak_bytes(start, entry.timestamp) / GIB, 2),
+                )
+            )
+    return stages
+
+
+def _dbt_node_seconds(log: list[EventLogEntry]) -> dict[str, float]:
+    """dbt's own timing of its models and of its data tests (as Dagster asset checks); the rest
+    of the dbt step is starting dbt, parsing the project and the unit tests."""
+    models = tests = 0.0
+    for event in (entry.dagster_event for entry in log):
+        if event.step_key != DBT_STEP:
+            continue
+        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            metadata = event.event_specific_data.materialization.metadata
+            models += _duration(metadata)
+        elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
+            tests += _duration(event.event_specific_data.metadata)
+    return {"models_seconds": round(models, 1), "tests_seconds": round(tests, 1)}
+
+
+def _duration(metadata: dict) -> float:
+    value = metadata.get("Execution Duration")
+    return float(value.value) if value is not None else 0.0
+
+
+def _run_baseline(
+    name: str, warehouse: Path, as_of: date, work: Path
+) -> tuple[Baseline, pd.DataFrame]:
+    out = work / f"{name}_features.parquet"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.baselines",
+            name,
+            "--warehouse",
+            str(warehouse),
+            "--as-of",
+            as_of.isoformat(),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"The {name} baseline failed:\n{completed.stderr[-3000:]}")
+    measured = json.loads(completed.stdout.strip().splitlines()[-1])
+    baseline = Baseline(
+        name=name,
+        seconds=measured["seconds"],
+        peak_rss_gib=round(measured["peak_rss_bytes"] / GIB, 2),
+    )
+    return baseline, pd.read_parquet(out)
+
+
+def _dbt_features(warehouse: Path) -> pd.DataFrame:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        conn.execute("set TimeZone = 'UTC'")
+        return conn.execute("select * from marts.customer_features").df()
+
+
+def _raw_rows(warehouse: Path) -> dict[str, int]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        tables = conn.execute(
+            "select table_name from duckdb_tables() where schema_name = 'raw' "
+            "and not starts_with(table_name, '_') order by 1"
+        ).fetchall()
+        return {
+            table: conn.execute(f"select count(*) from raw.{table}").fetchone()[0]
+            for (table,) in tables
+        }
+
+
+def _ratios(
+    size: int, stages: list[Stage], dbt: dict[str, float], baselines: list[Baseline]
+) -> dict[str, float]:
+    seconds = {stage.step: stage.seconds for stage in stages}
+    by_name = {baseline.name: baseline.seconds for baseline in baselines}
+    models = dbt["models_seconds"]
+    checks = dbt["tests_seconds"] + sum(seconds.get(step, 0.0) for step in CHECK_STEPS)
+    training = sum(seconds.get(step, 0.0) for step in TRAINING_STEPS)
+    return {
+        "features_over_hand_sql": round(models / by_name["hand_sql"], 2),
+        "pandas_over_features": round(by_name["pandas"] / models, 2),
+        "checks_over_features": round(checks / models, 2),
+        "training_and_scoring_seconds": round(training, 1),
+        "training_and_scoring_seconds_per_100k": round(training / (size / 100_000), 1),
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""The benchmark's results as JSON (for tools) and a Markdown table (for people), with the
+targets set for 1,000,000 customers checked when the run was that size."""
+
+import json
+from pathlib import Path
+
+TARGET_SIZE = 1_000_000
+# name -> (what it measures, the target, whether the run met it)
+TARGETS = {
+    "features_over_hand_sql": ("feature models / hand-written SQL", "within 3x", lambda r: r <= 3),
+    "checks_over_features": (
+        "dbt tests + GX validation / feature models",
+        "at most 1",
+        lambda r: r <= 1,
+    ),
+    "refresh_seconds": ("whole refresh, end to end", "under 300 s", lambda r: r < 300),
+    "refresh_peak_rss_gib": ("peak memory of the refresh", "under 6 GiB", lambda r: r < 6),
+    "training_and_scoring_seconds": ("training + scoring", "under 90 s", lambda r: r < 90),
+}
+
+
+def write_report(results: dict, results_dir: Path) -> str:
+    """Writes refresh-<size>.json and .md into `results_dir`; returns the Markdown."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    name = f"refresh-{results['size']}"
+    (results_dir / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    markdown = render_markdown(results)
+    (results_dir / f"{name}.md").write_text(markdown)
+    return markdown
+
+
+def render_markdown(results: dict) -> str:
+    refresh, ratios = results["refresh"], results["ratios"]
+    rows = ", ".join(f"{count:,} {table}" for table, count in results["rows"].items())
+    lines = [
+        f"# Full refresh at {results['size']:,} customers",
+        "",
+        f"As of {results['as_of_date']}, measured {results['measured_at']}; raw rows: {rows}.",
+        f"Demo data generated in {results['generate_seconds']} s (not part of the refresh).",
+        "",
+        "| stage (Dagster step) | wall time (s) | peak RSS of the process tree (GiB) |",
+        "| --- | ---: | ---: |",
+        *(
+            f"| {stage['step']} | {stage['seconds']} | {stage['peak_rss_gib']} |"
+            for stage in refresh["stages"]
+        ),
+        f"| **whole refresh** | **{refresh['seconds']}** | **{refresh['peak_rss_gib']}** |",
+        "",
+        f"Inside `dbt build`: models {refresh['dbt']['models_seconds']} s, data tests "
+        f"{refresh['dbt']['tests_seconds']} s (dbt's own timings; the rest is starting dbt, "
+        "parsing and unit tests).",
+        "",
+        "| feature table computed by | wall time (s) | peak RSS (GiB) |",
+        "| --- | ---: | ---: |",
+        f"| dbt models (tests excluded) | {refresh['dbt']['models_seconds']} | "
+        f"{_stage_peak(refresh, 'dbt_models')} (whole dbt build) |",
+        *(
+            f"| {baseline['name']} baseline | {baseline['seconds']} | {baseline['peak_rss_gib']} |"
+            for baseline in results["baselines"]
+        ),
+        "",
+        _equality_line(results["feature_differences"]),
+        "",
+        "| ratio | value |",
+        "| --- | ---: |",
+        f"| feature models / hand-written SQL | {ratios['features_over_hand_sql']} |",
+        f"| pandas / feature models | {ratios['pandas_over_features']} |",
+        f"| dbt tests + GX validation / feature models | {ratios['checks_over_features']} |",
+        "| training + scoring per 100,000 customers (s) | "
+        f"{ratios['training_and_scoring_seconds_per_100k']} |",
+        "",
+        *_target_lines(results),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _stage_peak(refresh: dict, step: str) -> float | str:
+    return next((s["peak_rss_gib"] for s in refresh["stages"] if s["step"] == step), "-")
+
+
+def _equality_line(differences: dict[str, list[str]]) -> str:
+    if not differences:
+        return "Both baselines computed the same feature table as the dbt models (checked)."
+    return "Baselines that computed DIFFERENT features (times not comparable): " + "; ".join(
+        f"{name}: {' / '.join(found)}" for name, found in differences.items()
+    )
+
+
+def _target_lines(results: dict) -> list[str]:
+    measured = {
+        **results["ratios"],
+        "refresh_seconds": results["refresh"]["seconds"],
+        "refresh_peak_rss_gib": results["refresh"]["peak_rss_gib"],
+    }
+    at_target_size = results["size"] == TARGET_SIZE
+    header = "Targets (set for 1,000,000 customers"
+    header += "):" if at_target_size else "; this run is smaller, so they are not judged):"
+    return [
+        header,
+        "",
+        "| target | measured | goal | met |",
+        "| --- | ---: | --- | --- |",
+        *(
+            f"| {label} | {measured[key]} | {goal} | "
+            f"{('yes' if met(measured[key]) else 'NO') if at_target_size else '-'} |"
+            for key, (label, goal, met) in TARGETS.items()
+        ),
+    ]

@@ -1,0 +1,52 @@
+"""The benchmark harness at a tiny size, so that it cannot rot: a real full refresh, both
+baselines in their own processes, the equality check and the reports. No timing is asserted."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from bench.feature_equality import feature_differences
+from bench.refresh import main
+from tests.conftest import AS_OF, QUICK_TRAINING
+
+SIZE = 500
+REFRESH_STEPS = {
+    "load_landing_files",
+    "raw_table_checks",
+    "dbt_models",
+    "customer_features_checks",
+    "segmentation_model",
+    "segment_tables",
+    "serving_snapshot",
+}
+
+
+def test_the_benchmark_runs_every_stage_and_its_baselines_agree_with_dbt(tmp_path: Path) -> None:
+    config = tmp_path / "training.yaml"
+    config.write_text(QUICK_TRAINING)
+    work, results_dir = tmp_path / "work", tmp_path / "results"
+    main([
+        "--size", str(SIZE), "--as-of", AS_OF.isoformat(), "--work", str(work),
+        "--results", str(results_dir), "--segmentation-config", str(config),
+    ])  # fmt: skip
+
+    results = json.loads((results_dir / f"refresh-{SIZE}.json").read_text())
+    assert results["feature_differences"] == {}
+    stages = {stage["step"]: stage for stage in results["refresh"]["stages"]}
+    assert set(stages) >= REFRESH_STEPS
+    assert all(stage["peak_rss_gib"] > 0 for stage in stages.values())
+    assert results["refresh"]["dbt"]["models_seconds"] > 0
+    assert results["refresh"]["dbt"]["tests_seconds"] > 0
+    assert [baseline["name"] for baseline in results["baselines"]] == ["hand_sql", "pandas"]
+    assert set(results["ratios"]) >= {"features_over_hand_sql", "pandas_over_features"}
+    markdown = (results_dir / f"refresh-{SIZE}.md").read_text()
+    assert "Both baselines computed the same feature table" in markdown
+    assert "| dbt_models |" in markdown
+
+    # The equality check that guards the comparison does catch a wrong value.
+    hand_sql = pd.read_parquet(work / "hand_sql_features.parquet")
+    pandas = pd.read_parquet(work / "pandas_features.parquet")
+    assert feature_differences(hand_sql, pandas) == []
+    hand_sql.loc[hand_sql.index[0], "monetary"] += 0.01
+    assert [line.split(":")[0] for line in feature_differences(pandas, hand_sql)] == ["monetary"]
