@@ -29,7 +29,11 @@ RAW_TABLES = (
 def pandas_features(warehouse: Path, as_of: date) -> pd.DataFrame:
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         conn.execute("set TimeZone = 'UTC'")
-        raw = {name: conn.table(f"raw.{name}").df() for name in RAW_TABLES}
+        # The export files' columns and the load time; not the loader's file name.
+        raw = {
+            name: conn.sql(f"select * exclude (_source_file) from raw.{name}").df()
+            for name in RAW_TABLES
+        }
         rates = conn.table("reference.currency_rates").df()
         sentiment = conn.table("enriched.text_sentiment").df()
     end = pd.Timestamp(as_of, tz="UTC") + pd.Timedelta(days=1)
