@@ -34,8 +34,12 @@ class ProcessTreeMemory:
         self._thread.join()
 
     def peak_bytes(self, start: float = 0.0, end: float = float("inf")) -> int:
-        """The highest sample taken between `start` and `end` (0 when none was)."""
-        return max((rss for at, rss in self.samples if start <= at <= end), default=0)
+        """The highest RSS between `start` and `end`: the samples taken then, and the last one
+        before `start` (what was resident when the window opened; a stage shorter than the
+        interval may have no sample of its own). 0 before the first sample."""
+        before = [rss for at, rss in self.samples if at < start][-1:]
+        during = [rss for at, rss in self.samples if start <= at <= end]
+        return max(before + during, default=0)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -28,7 +28,7 @@ from dagster import DagsterEventType, DagsterInstance, EventLogEntry
 from bench.feature_equality import feature_differences
 from bench.process_memory import ProcessTreeMemory
 from bench.report import write_report
-from dagster_project.run import run_job
+from dagster_project.run import run_job, table_row_counts
 from dagster_project.settings import Settings
 from demo_data.generate import DemoSpec, generate
 
@@ -110,7 +110,11 @@ def run_benchmark(
         "size": size,
         "as_of_date": as_of.isoformat(),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "rows": _raw_rows(settings.warehouse_path),
+        "rows": {
+            table: rows
+            for schema, table, rows in table_row_counts(settings)
+            if schema == "raw" and not table.startswith("_")  # not the loader's own logs
+        },
         "generate_seconds": round(generate_seconds, 1),
         "refresh": {
             "seconds": round(refresh_seconds, 1),
@@ -201,18 +205,6 @@ def _dbt_features(warehouse: Path) -> pd.DataFrame:
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         conn.execute("set TimeZone = 'UTC'")
         return conn.execute("select * from marts.customer_features").df()
-
-
-def _raw_rows(warehouse: Path) -> dict[str, int]:
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
-        tables = conn.execute(
-            "select table_name from duckdb_tables() where schema_name = 'raw' "
-            "and not starts_with(table_name, '_') order by 1"
-        ).fetchall()
-        return {
-            table: conn.execute(f"select count(*) from raw.{table}").fetchone()[0]
-            for (table,) in tables
-        }
 
 
 def _ratios(
