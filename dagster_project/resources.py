@@ -20,7 +20,12 @@ from dagster_project.ingest.contract import RAW_SOURCES
 from dagster_project.ingest.mapping import Mapping, read_mapping
 from dagster_project.interrupted import process_tag
 from dagster_project.serving import Snapshot, publish_snapshot
-from dagster_project.settings import DBT_PROJECT_DIR, Settings, resolve_as_of_date
+from dagster_project.settings import (
+    DBT_PROJECT_DIR,
+    DEFAULT_DUCKDB_MEMORY_LIMIT,
+    Settings,
+    resolve_as_of_date,
+)
 from data_checks.thresholds import Thresholds
 from data_checks.validation import Validator
 from ml.config import SegmentationConfig
@@ -35,6 +40,7 @@ class WarehouseResource(ConfigurableResource):
     """The DuckDB warehouse file. Connections are short-lived and never held across a dbt run."""
 
     path: str
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT  # DuckDB's, e.g. "3GB"; dbt gets it too
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """Tags the run with the process that writes, so that if it dies the run can be failed
@@ -48,6 +54,7 @@ class WarehouseResource(ConfigurableResource):
         conn = duckdb.connect(self.path, read_only=read_only)
         try:
             conn.execute("set TimeZone = 'UTC'")
+            conn.execute("set memory_limit = ?", [self.memory_limit])
             yield conn
         finally:
             conn.close()
@@ -205,9 +212,15 @@ def _locked_dbt_executable() -> str:
     return str(beside_python) if beside_python.exists() else "dbt"
 
 
+def warehouse_resource(settings: Settings) -> WarehouseResource:
+    return WarehouseResource(
+        path=str(settings.warehouse_path), memory_limit=settings.duckdb_memory_limit
+    )
+
+
 def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
     return {
-        "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
+        "warehouse": warehouse_resource(settings),
         "serving": ServingResource(path=str(settings.snapshot_path)),
         "landing": LandingFolderResource(
             path=str(settings.landing_dir), source_config=str(settings.source_config or "")

@@ -19,7 +19,7 @@ from dagster_project.ingest.contract import RAW_SOURCES
 from dagster_project.ingest.loader import landing_files
 from dagster_project.interrupted import fail_interrupted_runs
 from dagster_project.jobs import daily_refresh_job, full_refresh_job, retrain_job
-from dagster_project.resources import WarehouseResource
+from dagster_project.resources import warehouse_resource
 from dagster_project.settings import REPO_ROOT, Settings, resolve_as_of_date
 from demo_data.generate import DemoSpec, generate
 
@@ -55,7 +55,7 @@ def run_job(
 
 
 def table_row_counts(settings: Settings) -> list[tuple[str, str, int]]:
-    warehouse = WarehouseResource(path=str(settings.warehouse_path))
+    warehouse = warehouse_resource(settings)
     with warehouse.connect(read_only=True) as conn:
         tables = conn.execute(
             "select schema_name, table_name from duckdb_tables() "
@@ -70,7 +70,7 @@ def table_row_counts(settings: Settings) -> list[tuple[str, str, int]]:
 
 def features_without_data(settings: Settings) -> list[str]:
     """customer_features columns that are null for everyone: their source was not provided."""
-    warehouse = WarehouseResource(path=str(settings.warehouse_path))
+    warehouse = warehouse_resource(settings)
     with warehouse.connect(read_only=True) as conn:
         return unobserved_features(conn)
 

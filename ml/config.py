@@ -86,8 +86,9 @@ class SegmentationConfig:
     """Depth of the explaining tree: deep enough to separate every segment (CV F1), shallow
     enough that each rule stays a handful of conditions."""
     cv_folds: int = 5
-    cv_sample: int = 50_000
-    """Cross-validation uses at most this many training customers."""
+    cv_sample: int = 20_000
+    """Cross-validation uses at most this many training customers: enough for per-segment F1
+    within about a point even for a segment of 3 %, and each fold refits both models."""
     importance_sample: int = 5_000
     """Permutation importances use at most this many of them: every shuffle re-predicts with
     the boosted assigner, and the ranking is settled well before the sample gets large."""

@@ -61,6 +61,7 @@ def dbt_models(
         rebuilds = pending_rebuilds(conn)
     dbt_vars = {
         "warehouse_path": warehouse.path,
+        "duckdb_memory_limit": warehouse.memory_limit,
         "as_of_date": as_of.resolve().isoformat(),
         # dbt cleans and tests with the same tolerances as the raw checks.
         "future_tolerance_hours": thresholds.future_tolerance_hours,

@@ -1,13 +1,15 @@
 """`dbt build` on generated demo data in a temporary warehouse: every model, test and unit test."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from dagster_project.resources import warehouse_resource
 from dagster_project.settings import Settings
 from tests.conftest import settings_for
-from tests.dbt.conftest import artifact, dbt_build, load_raw
+from tests.dbt.conftest import artifact, dbt_build, dbt_command, load_raw
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +64,28 @@ def test_every_model_and_column_is_documented(target: Path, settings: Settings) 
             ).fetchall()
             documented = {c for c, spec in model["columns"].items() if spec.get("description")}
             assert {column for (column,) in built} <= documented, model["name"]
+
+
+def test_duckdb_memory_limit_reaches_dagster_and_dbt(settings: Settings, target: Path) -> None:
+    """SEG_DUCKDB_MEMORY_LIMIT bounds the warehouse connections of the assets and of dbt alike
+    (dbt receives it as a var from the dbt asset)."""
+    limited = replace(settings, duckdb_memory_limit="1GB")
+    with warehouse_resource(limited).connect(read_only=True) as conn:
+        (in_dagster,) = conn.execute("select current_setting('memory_limit')").fetchone()
+    shown = dbt_command(
+        "show",
+        limited,
+        settings.warehouse_path.parent,
+        "--inline",
+        "select current_setting('memory_limit') as memory_limit",
+        "--output",
+        "json",
+        duckdb_memory_limit=limited.duckdb_memory_limit,
+    )
+    assert shown.returncode == 0, shown.stdout[-3000:]
+    with duckdb.connect() as conn:
+        (expected,) = conn.execute(
+            "set memory_limit = '1GB'; select current_setting('memory_limit')"
+        ).fetchone()
+    assert in_dagster == expected
+    assert f'"memory_limit": "{expected}"' in shown.stdout
