@@ -7,7 +7,9 @@ raw checks, dbt build, feature checks, training, scoring and write-back, publish
 the RSS of the whole process tree (dbt runs as a child). Then computes the customer feature table
 twice more from the same raw tables, each in a process of its own: one hand-written DuckDB
 statement and plain pandas. Both must equal `marts.customer_features` before any time is
-compared. Writes bench/results/refresh-SIZE.json and .md and prints the Markdown.
+compared. A baseline whose memory passes --baseline-memory-cap-gib is stopped and reported as
+such (pandas needs more than this machine has at 1,000,000 customers). Writes
+bench/results/refresh-SIZE.json and .md and prints the Markdown.
 """
 
 import argparse
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import psutil
 from dagster import DagsterEventType, DagsterInstance, EventLogEntry
 
 from bench.feature_equality import feature_differences
@@ -37,6 +40,8 @@ DBT_STEP = "dbt_models"
 TRAINING_STEPS = ("segmentation_model", "segment_tables")
 CHECK_STEPS = ("raw_table_checks", "customer_features_checks")
 GIB = 2**30
+DEFAULT_BASELINE_MEMORY_CAP_GIB = 16.0
+MEMORY_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,9 @@ class Stage:
 @dataclass(frozen=True)
 class Baseline:
     name: str
-    seconds: float
+    seconds: float  # until it finished, or until it was stopped
     peak_rss_gib: float
+    stopped_because: str = ""  # empty when it finished and wrote its feature table
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -61,11 +67,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, help="keep data and warehouse here (default: temp)")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR)
     parser.add_argument("--segmentation-config", type=Path, help="YAML, as SEG_SEGMENTATION_CONFIG")
+    parser.add_argument(
+        "--baseline-memory-cap-gib",
+        type=float,
+        default=DEFAULT_BASELINE_MEMORY_CAP_GIB,
+        help="stop a baseline whose RSS passes this",
+    )
     args = parser.parse_args(argv)
 
     work = args.work or Path(tempfile.mkdtemp(prefix=f"bench-{args.size}-"))
     try:
-        results = run_benchmark(args.size, args.as_of, args.seed, work, args.segmentation_config)
+        results = run_benchmark(
+            args.size,
+            args.as_of,
+            args.seed,
+            work,
+            args.segmentation_config,
+            args.baseline_memory_cap_gib,
+        )
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -76,7 +95,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run_benchmark(
-    size: int, as_of: date, seed: int, work: Path, segmentation_config: Path | None
+    size: int,
+    as_of: date,
+    seed: int,
+    work: Path,
+    segmentation_config: Path | None,
+    baseline_memory_cap_gib: float = DEFAULT_BASELINE_MEMORY_CAP_GIB,
 ) -> dict:
     landing = work / "landing"
     started = time.perf_counter()
@@ -102,9 +126,11 @@ def run_benchmark(
     expected = _dbt_features(settings.warehouse_path)
     baselines, differences = [], {}
     for name in ("hand_sql", "pandas"):
-        baseline, features = _run_baseline(name, settings.warehouse_path, as_of, work)
+        baseline, features = run_baseline(
+            name, settings.warehouse_path, as_of, work, baseline_memory_cap_gib
+        )
         baselines.append(baseline)
-        if found := feature_differences(expected, features):
+        if features is not None and (found := feature_differences(expected, features)):
             differences[name] = found
     return {
         "size": size,
@@ -169,11 +195,14 @@ def _duration(metadata: dict) -> float:
     return float(value.value) if value is not None else 0.0
 
 
-def _run_baseline(
-    name: str, warehouse: Path, as_of: date, work: Path
-) -> tuple[Baseline, pd.DataFrame]:
+def run_baseline(
+    name: str, warehouse: Path, as_of: date, work: Path, memory_cap_gib: float
+) -> tuple[Baseline, pd.DataFrame | None]:
+    """Runs one baseline in its own process; its feature table, or None when it was stopped
+    for passing `memory_cap_gib` (before the machine runs out and the kernel kills at random)."""
     out = work / f"{name}_features.parquet"
-    completed = subprocess.run(
+    started = time.perf_counter()
+    process = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -186,19 +215,44 @@ def _run_baseline(
             "--out",
             str(out),
         ],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
     )
-    if completed.returncode != 0:
-        raise SystemExit(f"The {name} baseline failed:\n{completed.stderr[-3000:]}")
-    measured = json.loads(completed.stdout.strip().splitlines()[-1])
+    peak = _watch_memory(process, memory_cap_gib * GIB)
+    stdout, stderr = process.communicate()
+    if peak is not None:
+        return Baseline(
+            name=name,
+            seconds=round(time.perf_counter() - started, 1),
+            peak_rss_gib=round(peak / GIB, 2),
+            stopped_because=f"stopped when its memory passed {memory_cap_gib:g} GiB",
+        ), None
+    if process.returncode != 0:
+        raise SystemExit(f"The {name} baseline failed:\n{stderr[-3000:]}")
+    measured = json.loads(stdout.strip().splitlines()[-1])
     baseline = Baseline(
         name=name,
         seconds=measured["seconds"],
         peak_rss_gib=round(measured["peak_rss_bytes"] / GIB, 2),
     )
     return baseline, pd.read_parquet(out)
+
+
+def _watch_memory(process: subprocess.Popen, cap_bytes: float) -> int | None:
+    """Waits for `process`; kills it once its RSS passes `cap_bytes` and returns that RSS."""
+    watched = psutil.Process(process.pid)
+    while process.poll() is None:
+        try:
+            rss = watched.memory_info().rss
+        except psutil.NoSuchProcess:
+            break
+        if rss > cap_bytes:
+            process.kill()
+            process.wait()
+            return rss
+        time.sleep(MEMORY_POLL_SECONDS)
+    return None
 
 
 def _dbt_features(warehouse: Path) -> pd.DataFrame:
@@ -211,17 +265,22 @@ def _ratios(
     size: int, stages: list[Stage], dbt: dict[str, float], baselines: list[Baseline]
 ) -> dict[str, float]:
     seconds = {stage.step: stage.seconds for stage in stages}
-    by_name = {baseline.name: baseline.seconds for baseline in baselines}
+    finished = {b.name: b.seconds for b in baselines if not b.stopped_because}
     models = dbt["models_seconds"]
     checks = dbt["tests_seconds"] + sum(seconds.get(step, 0.0) for step in CHECK_STEPS)
     training = sum(seconds.get(step, 0.0) for step in TRAINING_STEPS)
     return {
-        "features_over_hand_sql": round(models / by_name["hand_sql"], 2),
-        "pandas_over_features": round(by_name["pandas"] / models, 2),
+        "features_over_hand_sql": _ratio(models, finished.get("hand_sql")),
+        "pandas_over_features": _ratio(finished.get("pandas"), models),
         "checks_over_features": round(checks / models, 2),
         "training_and_scoring_seconds": round(training, 1),
         "training_and_scoring_seconds_per_100k": round(training / (size / 100_000), 1),
     }
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """None when either side did not finish."""
+    return None if numerator is None or denominator is None else round(numerator / denominator, 2)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 targets set for 1,000,000 customers checked when the run was that size."""
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 TARGET_SIZE = 1_000_000
@@ -54,17 +55,14 @@ def render_markdown(results: dict) -> str:
         "| --- | ---: | ---: |",
         f"| dbt models (tests excluded) | {refresh['dbt']['models_seconds']} | "
         f"{_stage_peak(refresh, 'dbt_models')} (whole dbt build) |",
-        *(
-            f"| {baseline['name']} baseline | {baseline['seconds']} | {baseline['peak_rss_gib']} |"
-            for baseline in results["baselines"]
-        ),
+        *(_baseline_row(baseline) for baseline in results["baselines"]),
         "",
-        _equality_line(results["feature_differences"]),
+        _equality_line(results["baselines"], results["feature_differences"]),
         "",
         "| ratio | value |",
         "| --- | ---: |",
-        f"| feature models / hand-written SQL | {ratios['features_over_hand_sql']} |",
-        f"| pandas / feature models | {ratios['pandas_over_features']} |",
+        f"| feature models / hand-written SQL | {_shown(ratios['features_over_hand_sql'])} |",
+        f"| pandas / feature models | {_shown(ratios['pandas_over_features'])} |",
         f"| dbt tests + GX validation / feature models | {ratios['checks_over_features']} |",
         "| training + scoring per 100,000 customers (s) | "
         f"{ratios['training_and_scoring_seconds_per_100k']} |",
@@ -78,11 +76,28 @@ def _stage_peak(refresh: dict, step: str) -> float | str:
     return next((s["peak_rss_gib"] for s in refresh["stages"] if s["step"] == step), "-")
 
 
-def _equality_line(differences: dict[str, list[str]]) -> str:
-    if not differences:
+def _baseline_row(baseline: dict) -> str:
+    seconds = baseline["seconds"]
+    if baseline.get("stopped_because"):
+        seconds = f"did not finish: {baseline['stopped_because']} after {seconds}"
+    return f"| {baseline['name']} baseline | {seconds} | {baseline['peak_rss_gib']} |"
+
+
+def _shown(value: float | None) -> float | str:
+    return "- (a baseline did not finish)" if value is None else value
+
+
+def _equality_line(baselines: list[dict], differences: dict[str, list[str]]) -> str:
+    if differences:
+        return "Baselines that computed DIFFERENT features (times not comparable): " + "; ".join(
+            f"{name}: {' / '.join(found)}" for name, found in differences.items()
+        )
+    finished = [b["name"] for b in baselines if not b.get("stopped_because")]
+    if len(finished) == len(baselines):
         return "Both baselines computed the same feature table as the dbt models (checked)."
-    return "Baselines that computed DIFFERENT features (times not comparable): " + "; ".join(
-        f"{name}: {' / '.join(found)}" for name, found in differences.items()
+    return (
+        f"{', '.join(finished) or 'No baseline'} computed the same feature table as the dbt "
+        "models (checked); the other did not finish."
     )
 
 
@@ -101,8 +116,14 @@ def _target_lines(results: dict) -> list[str]:
         "| target | measured | goal | met |",
         "| --- | ---: | --- | --- |",
         *(
-            f"| {label} | {measured[key]} | {goal} | "
-            f"{('yes' if met(measured[key]) else 'NO') if at_target_size else '-'} |"
+            f"| {label} | {_shown(measured[key])} | {goal} | "
+            f"{_verdict(met, measured[key]) if at_target_size else '-'} |"
             for key, (label, goal, met) in TARGETS.items()
         ),
     ]
+
+
+def _verdict(met: Callable[[float], bool], value: float | None) -> str:
+    if value is None:
+        return "not measured"
+    return "yes" if met(value) else "NO"

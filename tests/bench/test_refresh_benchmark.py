@@ -2,12 +2,14 @@
 baselines in their own processes, the equality check and the reports. No timing is asserted."""
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 
 from bench.feature_equality import feature_differences
-from bench.refresh import main
+from bench.refresh import main, run_baseline
+from bench.report import render_markdown
 from tests.conftest import AS_OF, QUICK_TRAINING
 
 SIZE = 500
@@ -50,3 +52,15 @@ def test_the_benchmark_runs_every_stage_and_its_baselines_agree_with_dbt(tmp_pat
     assert feature_differences(hand_sql, pandas) == []
     hand_sql.loc[hand_sql.index[0], "monetary"] += 0.01
     assert [line.split(":")[0] for line in feature_differences(pandas, hand_sql)] == ["monetary"]
+
+    # A baseline passing its memory cap is stopped and reported, not left to exhaust the machine.
+    warehouse = work / "warehouse" / "warehouse.duckdb"
+    stopped, features = run_baseline("pandas", warehouse, AS_OF, work, memory_cap_gib=0.05)
+    assert features is None
+    assert stopped.stopped_because == "stopped when its memory passed 0.05 GiB"
+    assert stopped.peak_rss_gib >= 0.05
+    results["baselines"][1] = asdict(stopped)
+    results["ratios"]["pandas_over_features"] = None
+    markdown = render_markdown(results)
+    assert "| pandas baseline | did not finish: stopped when its memory passed 0.05 GiB" in markdown
+    assert "hand_sql computed the same feature table as the dbt models (checked)" in markdown
