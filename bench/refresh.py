@@ -198,39 +198,44 @@ def _duration(metadata: dict) -> float:
 def run_baseline(
     name: str, warehouse: Path, as_of: date, work: Path, memory_cap_gib: float
 ) -> tuple[Baseline, pd.DataFrame | None]:
-    """Runs one baseline in its own process; its feature table, or None when it was stopped
-    for passing `memory_cap_gib` (before the machine runs out and the kernel kills at random)."""
+    """Runs one baseline in its own process; its feature table, or None when it failed or was
+    stopped for passing `memory_cap_gib` (before the machine runs out and the kernel kills at
+    random). Either way the refresh's measurements are still reported."""
     out = work / f"{name}_features.parquet"
+    stdout_file, stderr_file = work / f"{name}.out", work / f"{name}.err"
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench.baselines",
-            name,
-            "--warehouse",
-            str(warehouse),
-            "--as-of",
-            as_of.isoformat(),
-            "--out",
-            str(out),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    peak = _watch_memory(process, memory_cap_gib * GIB)
-    stdout, stderr = process.communicate()
-    if peak is not None:
+    with stdout_file.open("w") as stdout, stderr_file.open("w") as stderr:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.baselines",
+                name,
+                "--warehouse",
+                str(warehouse),
+                "--as-of",
+                as_of.isoformat(),
+                "--out",
+                str(out),
+            ],
+            stdout=stdout,
+            stderr=stderr,
+        )
+        peak = _watch_memory(process, memory_cap_gib * GIB)
+    if peak is not None or process.returncode != 0:
+        why = (
+            f"stopped when its memory passed {memory_cap_gib:g} GiB"
+            if peak is not None
+            else f"failed with exit code {process.returncode} (-9: killed, often for memory); "
+            f"see {stderr_file}"
+        )
         return Baseline(
             name=name,
             seconds=round(time.perf_counter() - started, 1),
-            peak_rss_gib=round(peak / GIB, 2),
-            stopped_because=f"stopped when its memory passed {memory_cap_gib:g} GiB",
+            peak_rss_gib=round((peak or 0) / GIB, 2),
+            stopped_because=why,
         ), None
-    if process.returncode != 0:
-        raise SystemExit(f"The {name} baseline failed:\n{stderr[-3000:]}")
-    measured = json.loads(stdout.strip().splitlines()[-1])
+    measured = json.loads(stdout_file.read_text().strip().splitlines()[-1])
     baseline = Baseline(
         name=name,
         seconds=measured["seconds"],

@@ -1,15 +1,18 @@
 """The data_checks API on a real DuckDB file with real Great Expectations validations."""
 
+import gc
 from datetime import date
 from pathlib import Path
 
 import duckdb
+import great_expectations.expectations as gxe
+import pandas as pd
 import pytest
 
 from data_checks.baseline import feature_columns, load_baseline, record_baseline
 from data_checks.suites.customer_features import consistency_batch, valid_rows_batch
 from data_checks.thresholds import Thresholds
-from data_checks.validation import Validator
+from data_checks.validation import Batch, Validator
 
 
 @pytest.fixture
@@ -120,3 +123,21 @@ def test_thresholds_load_from_yaml_and_reject_unknown_names(tmp_path: Path) -> N
     path.write_text("row_count_bandd: 0.1\n")
     with pytest.raises(ValueError, match=r"unknown threshold.*row_count_bandd"):
         Thresholds.from_yaml(path)
+
+
+def test_validated_rows_are_not_kept_in_memory_after_the_validation(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """GX's pandas engine caches every batch's DataFrame; the validator drops them, or a 1M-row
+    first load's raw checks stay resident for the rest of the run."""
+    rows = 54_321
+    batch = Batch(
+        suite="many.rows",
+        table="many.rows",
+        query=f"select range as n from range({rows})",
+        expectations=[gxe.ExpectColumnValuesToNotBeNull(column="n")],
+    )
+    result = Validator(tmp_path / "quality").validate(conn, [batch])
+    assert result.success and result.rows_validated == rows
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, pd.DataFrame) and len(o) == rows]
