@@ -221,43 +221,46 @@ def run_baseline(
             stdout=stdout,
             stderr=stderr,
         )
-        peak = _watch_memory(process, memory_cap_gib * GIB)
-    if peak is not None or process.returncode != 0:
+        peak, stopped = _watch_memory(process, memory_cap_gib * GIB)
+    if stopped or process.returncode != 0:
         why = (
             f"stopped when its memory passed {memory_cap_gib:g} GiB"
-            if peak is not None
+            if stopped
             else f"failed with exit code {process.returncode} (-9: killed, often for memory); "
             f"see {stderr_file}"
         )
         return Baseline(
             name=name,
             seconds=round(time.perf_counter() - started, 1),
-            peak_rss_gib=round((peak or 0) / GIB, 2),
+            peak_rss_gib=round(peak / GIB, 2),
             stopped_because=why,
         ), None
     measured = json.loads(stdout_file.read_text().strip().splitlines()[-1])
     baseline = Baseline(
         name=name,
         seconds=measured["seconds"],
-        peak_rss_gib=round(measured["peak_rss_bytes"] / GIB, 2),
+        peak_rss_gib=round(peak / GIB, 2),
     )
     return baseline, pd.read_parquet(out)
 
 
-def _watch_memory(process: subprocess.Popen, cap_bytes: float) -> int | None:
-    """Waits for `process`; kills it once its RSS passes `cap_bytes` and returns that RSS."""
+def _watch_memory(process: subprocess.Popen, cap_bytes: float) -> tuple[int, bool]:
+    """Waits for `process`, sampling its RSS: the peak, and whether it was killed for passing
+    `cap_bytes`. Sampled from outside because the child's own getrusage peak includes this
+    process's peak before the fork (Linux keeps the high-water mark across fork and exec)."""
     watched = psutil.Process(process.pid)
+    peak = 0
     while process.poll() is None:
         try:
-            rss = watched.memory_info().rss
+            peak = max(peak, watched.memory_info().rss)
         except psutil.NoSuchProcess:
             break
-        if rss > cap_bytes:
+        if peak > cap_bytes:
             process.kill()
             process.wait()
-            return rss
+            return peak, True
         time.sleep(MEMORY_POLL_SECONDS)
-    return None
+    return peak, False
 
 
 def _dbt_features(warehouse: Path) -> pd.DataFrame:

@@ -2,11 +2,11 @@
 
     python -m bench.baselines {hand_sql|pandas} --warehouse W --as-of D --out F.parquet
 
-writes the feature table to F and prints {"seconds": ..., "peak_rss_bytes": ...} as JSON."""
+writes the feature table to F and prints {"seconds": ...} as JSON; the harness samples its
+memory from outside."""
 
 import argparse
 import json
-import resource
 import time
 from datetime import date
 from pathlib import Path
@@ -28,8 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     features = BASELINES[args.baseline](args.warehouse, args.as_of)
     seconds = time.perf_counter() - started
     features.to_parquet(args.out, index=False)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    print(json.dumps({"seconds": round(seconds, 2), "peak_rss_bytes": peak}))
+    print(json.dumps({"seconds": round(seconds, 2)}))
 
 
 if __name__ == "__main__":
