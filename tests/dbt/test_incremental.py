@@ -122,15 +122,17 @@ def incremental(tmp_path_factory: pytest.TempPathFactory, demo_landing: Path) ->
                 [NEW_DAY - timedelta(days=30)],
             ).fetchone()[0]
         )
-        # Customers of the model with an event after the history's as-of date (a session
-        # containing one ends after it).
+        # Customers of the model with an event after the history's as-of date and before the
+        # new one's end (a session containing one ends after it). Later events, such as sends
+        # stamped after the demo's last day, are not in either window.
         customers_with_new_events = {
             model: {
                 customer
                 for (customer,) in conn.execute(
                     f"select distinct customer_id from intermediate.{model} "
-                    f"where customer_id in (select customer_id from {events} where {at} >= ?)",
-                    [HISTORY_AS_OF + timedelta(days=1)],
+                    f"where customer_id in "
+                    f"(select customer_id from {events} where {at} >= ? and {at} < ?)",
+                    [HISTORY_AS_OF + timedelta(days=1), AS_OF + timedelta(days=1)],
                 ).fetchall()
             }
             for model, (events, at) in {
