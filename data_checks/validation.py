@@ -1,11 +1,9 @@
 """Validate warehouse rows with Great Expectations and return a plain result.
 
-GX's SQL datasource returns no metric values on DuckDB (GX fetches rows after closing the
-connection, and duckdb-engine drops them then: great_expectations issue #11579), so each batch is
-read from DuckDB as a pandas DataFrame and validated with GX's pandas engine. Each validation also
-updates a static Data Docs site, once for all its batches: rebuilding the site per batch (GX's
-UpdateDataDocsAction) re-rendered its index every time and was half of a 1,000-customer run's
-GX time.
+Each batch is a query over the warehouse, validated by GX's SQL engine in DuckDB itself (see
+duckdb_sql.py): no rows are read into Python. Each validation also updates a static Data Docs
+site, once for all its batches: rebuilding the site per batch (GX's UpdateDataDocsAction)
+re-rendered its index every time and was half of a 1,000-customer run's GX time.
 """
 
 import copy
@@ -21,7 +19,10 @@ from great_expectations.core.batch_definition import BatchDefinition
 from great_expectations.core.expectation_validation_result import ExpectationValidationResult
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
+from great_expectations.datasource.fluent.sql_datasource import QueryAsset
 from great_expectations.expectations.expectation import Expectation
+
+from data_checks.duckdb_sql import DuckDBConnectionDatasource
 
 SAMPLE_ROWS = 5
 DATASOURCE = "warehouse"
@@ -49,7 +50,7 @@ class ExpectationOutcome:
     unexpected_percent: float | None
     observed_value: object
     expected: str  # the expectation's bounds or value set, readable
-    sample: pd.DataFrame  # a few offending rows
+    sample: pd.DataFrame  # a few offending rows: their id and the values looked at
     docs_page: Path  # the Data Docs page of the validation this outcome belongs to
 
     def describe(self) -> str:
@@ -102,7 +103,9 @@ class Validator:
             self.context.variables.analytics_enabled = False
             self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
             self.context.variables.save()
-        self.datasource = self.context.data_sources.add_or_update_pandas(DATASOURCE)
+        self.datasource: DuckDBConnectionDatasource = (
+            self.context.data_sources.add_or_update_duckdb_connection(DATASOURCE)
+        )
 
     @staticmethod
     def site_root(root: Path) -> Path:
@@ -112,31 +115,20 @@ class Validator:
     def validate(
         self, conn: duckdb.DuckDBPyConnection, batches: Sequence[Batch]
     ) -> ValidationResult:
-        validated: list[tuple[Batch, pd.DataFrame, list[ExpectationValidationResult]]] = []
+        validated: list[tuple[Batch, list[ExpectationValidationResult]]] = []
         identifiers: list[ValidationResultIdentifier] = []
-        for batch in batches:
-            with conn.cursor() as cursor:  # its own cursor: a caller's pending result is no concern
-                frame = cursor.sql(batch.query).to_arrow_table().to_pandas()
-            identifier, results = self._run(batch, frame)
-            validated.append((batch, frame, results))
-            identifiers.append(identifier)
-        self._forget_batches()
+        with self.datasource.connected(conn):
+            for batch in batches:
+                identifier, results = self._run(batch)
+                validated.append((batch, results))
+                identifiers.append(identifier)
         pages = self._update_docs(identifiers)
         outcomes = [
-            _outcome(batch, result, page, frame)
-            for (batch, frame, results), page in zip(validated, pages, strict=True)
+            _outcome(batch, result, page)
+            for (batch, results), page in zip(validated, pages, strict=True)
             for result in results
         ]
-        rows = max((len(frame) for _, frame, _ in validated), default=0)
-        return ValidationResult(tuple(outcomes), tuple(pages), rows)
-
-    def _forget_batches(self) -> None:
-        """Drops GX's references to the validated DataFrames. Its pandas engine keeps every
-        batch's data for the life of the datasource: after the raw checks of a 1M-customer first
-        load, ~9 GiB of frames stayed resident in the Dagster process through dbt and training."""
-        batches = self.datasource.get_execution_engine().batch_manager
-        batches.batch_data_cache.clear()
-        batches.reset_batch_cache()
+        return ValidationResult(tuple(outcomes), tuple(pages), _rows(outcomes))
 
     def _update_docs(self, identifiers: list[ValidationResultIdentifier]) -> list[Path]:
         """Renders the validations and their suites into the site; their pages, in order."""
@@ -149,7 +141,7 @@ class Validator:
         return pages
 
     def _run(
-        self, batch: Batch, frame: pd.DataFrame
+        self, batch: Batch
     ) -> tuple[ValidationResultIdentifier, list[ExpectationValidationResult]]:
         # GX binds expectations to their suite; copies keep a Batch reusable.
         expectations = [copy.copy(expectation) for expectation in batch.expectations]
@@ -165,32 +157,31 @@ class Validator:
             gx.Checkpoint(
                 name=batch.suite,
                 validation_definitions=[definition],
-                # No unexpected_index_column_names: with them GX's pandas engine looks up every
-                # unexpected row one at a time (minutes on a million rows). Positions come back
-                # instead, and _sample reads the offending rows from the frame.
-                result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_ROWS},
+                result_format={
+                    "result_format": "SUMMARY",
+                    "partial_unexpected_count": SAMPLE_ROWS,
+                    "unexpected_index_column_names": [batch.row_id] if batch.row_id else [],
+                },
             )
         )
-        run = checkpoint.run(batch_parameters={"dataframe": frame})
+        run = checkpoint.run()
         ((identifier, result),) = run.run_results.items()
         return identifier, list(result.results)
 
     def _batch_definition(self, batch: Batch) -> BatchDefinition:
+        """The batch's query as the asset named after its suite (replaced when it changed)."""
         names = {asset.name for asset in self.datasource.assets}
-        asset = (
-            self.datasource.get_asset(batch.suite)
-            if batch.suite in names
-            else self.datasource.add_dataframe_asset(batch.suite)
-        )
-        existing = {definition.name for definition in asset.batch_definitions}
-        if "whole table" in existing:
-            return asset.get_batch_definition("whole table")
-        return asset.add_batch_definition_whole_dataframe("whole table")
+        if batch.suite in names:
+            asset = self.datasource.get_asset(batch.suite)
+            assert isinstance(asset, QueryAsset)
+            if asset.query == batch.query:
+                return asset.get_batch_definition("whole table")
+            self.datasource.delete_asset(batch.suite)
+        asset = self.datasource.add_query_asset(batch.suite, query=batch.query)
+        return asset.add_batch_definition_whole_table("whole table")
 
 
-def _outcome(
-    batch: Batch, result: ExpectationValidationResult, page: Path, frame: pd.DataFrame
-) -> ExpectationOutcome:
+def _outcome(batch: Batch, result: ExpectationValidationResult, page: Path) -> ExpectationOutcome:
     config = result.expectation_config
     kwargs = config.kwargs
     columns = tuple(
@@ -208,7 +199,7 @@ def _outcome(
         unexpected_percent=details.get("unexpected_percent"),
         observed_value=f"not evaluated: {error}" if error else details.get("observed_value"),
         expected=_expected(kwargs),
-        sample=_sample(details, frame, batch.row_id, columns),
+        sample=_sample(details),
         docs_page=page,
     )
 
@@ -244,16 +235,24 @@ def _readable(value: object) -> object:
     return f"{value:.4g}" if isinstance(value, float) else value
 
 
-def _sample(
-    details: dict, frame: pd.DataFrame, row_id: str | None, columns: tuple[str, ...]
-) -> pd.DataFrame:
-    """The first offending rows: their id and the values the expectation looked at."""
-    positions = details.get("partial_unexpected_index_list") or []
-    if positions:
-        shown = [c for c in (row_id, *columns) if c is not None and c in frame.columns]
-        return frame.iloc[positions[:SAMPLE_ROWS]][list(dict.fromkeys(shown))].reset_index(
-            drop=True
-        )
+def _sample(details: dict) -> pd.DataFrame:
+    """The first offending rows: their id (the batch's `row_id`) and the values the expectation
+    looked at, as GX's SQL engine returns them; only the values where rows have no id."""
+    rows = details.get("partial_unexpected_index_list") or []
+    if rows:
+        return pd.DataFrame(rows[:SAMPLE_ROWS])
     if details.get("partial_unexpected_list"):
         return pd.DataFrame({"value": details["partial_unexpected_list"]}).head(SAMPLE_ROWS)
     return pd.DataFrame()
+
+
+def _rows(outcomes: Sequence[ExpectationOutcome]) -> int:
+    """Rows of the largest batch (the table itself): the most rows any expectation looked at."""
+    counted = [o.element_count for o in outcomes if o.element_count is not None]
+    counted += [
+        o.observed_value
+        for o in outcomes
+        if o.expectation == "expect_table_row_count_to_be_between"
+        and isinstance(o.observed_value, int)
+    ]
+    return max(counted, default=0)
