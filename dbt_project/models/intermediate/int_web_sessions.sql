@@ -86,7 +86,7 @@ session_starts as (
         *,
         case
             when previous_event_at is null then 1
-            when {{ dbt.datediff('previous_event_at', 'event_at', 'second') }}
+            when {{ seconds_between('previous_event_at', 'event_at') }}
                 > {{ var('session_gap_minutes') }} * 60 then 1
             else 0
         end as is_session_start
@@ -109,7 +109,7 @@ sessions as (
         session_number,
         min(event_at) as started_at,
         max(event_at) as ended_at,
-        {{ dbt.datediff('min(event_at)', 'max(event_at)', 'second') }} as duration_seconds,
+        {{ seconds_between('min(event_at)', 'max(event_at)') }} as duration_seconds,
         count(*) as events_count,
         sum(case when event_type = 'page_view' then 1 else 0 end) as page_views_count,
         count(*) = 1 as is_bounce,
