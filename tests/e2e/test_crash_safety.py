@@ -44,7 +44,7 @@ KILLS = [
     Kill("full_refresh", "text_sentiment", 0.2),
     Kill("daily_refresh", "dbt_models", 8),
     Kill("daily_refresh", "customer_features_checks", 0.5),
-    Kill("retrain", "segmentation_model", 2),
+    Kill("retrain", "segmentation_model", 0.5),
     Kill("retrain", "segment_tables", 0.2),
     Kill("retrain", "segment_tables", 0.5),
     Kill("retrain", "serving_snapshot", 0.05),
