@@ -6,6 +6,7 @@
     committed out of order (two loaders, clock skew); it costs only re-reading those rows. -#}
 {% macro is_newly_loaded(key_expression) -%}
     {%- if is_incremental() -%}
+        {%- do require_built_column('_loaded_at') -%}
         {{ key_expression }} in (
             select {{ key_expression }} from source
             where _loaded_at > (
@@ -51,4 +52,15 @@
         select coalesce(max(_transformed_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
         from {{ this }}
     )
+{%- endmacro %}
+
+{#- An incremental build reads `column` from the model's table; a table built by an earlier version
+    of the model, before it was incremental, lacks it. Stop with the one command that fixes it. -#}
+{% macro require_built_column(column) -%}
+    {%- if execute and column not in adapter.get_columns_in_relation(this) | map(attribute='name') -%}
+        {{- exceptions.raise_compiler_error(
+            this ~ ' was built by an earlier version, without `' ~ column ~ '`: rebuild it once with '
+            ~ '`dbt build --full-refresh --select ' ~ this.identifier ~ '`'
+        ) -}}
+    {%- endif -%}
 {%- endmacro %}

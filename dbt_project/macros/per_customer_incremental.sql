@@ -28,12 +28,7 @@
     {%- if not (execute and is_incremental()) -%}
         {{- return(false) -}}
     {%- endif -%}
-    {%- if '_as_of_date' not in adapter.get_columns_in_relation(this) | map(attribute='name') -%}
-        {{- exceptions.raise_compiler_error(
-            this ~ ' was built by an earlier version, without `_as_of_date`: rebuild it once with '
-            ~ '`dbt build --full-refresh --select ' ~ this.identifier ~ '`'
-        ) -}}
-    {%- endif -%}
+    {%- do require_built_column('_as_of_date') -%}
     {%- set newest = run_query(
         'select coalesce(max(_as_of_date) > ' ~ as_of_date() ~ ', false) from ' ~ this
     ) -%}

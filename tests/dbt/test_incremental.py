@@ -24,6 +24,7 @@ NEW_DAY = AS_OF - timedelta(days=1)  # the demo's last day of data
 HISTORY_AS_OF = NEW_DAY - timedelta(days=8)
 LATE_ORDERS = 5
 STAGING_KEYS = {
+    "stg_shop__customers": ("customers", "customer_id", "customer_id"),
     "stg_shop__orders": ("orders", "order_id", "order_id"),
     "stg_shop__order_items": ("order_items", "order_id", "order_id"),
     "stg_web__events": ("web_events", "event_id", "event_id"),
@@ -242,6 +243,26 @@ def test_data_tests_of_incremental_models_check_the_last_build(
     _duplicate_an_event(copy.warehouse_path, "_transformed_at")
     latest = dbt_command("test", copy, tmp_path, *unique_event_ids)
     assert latest.returncode == 1 and "FAIL 1 unique_stg_web__events_event_id" in latest.stdout
+
+
+def test_a_table_built_before_a_model_was_incremental_names_the_command_that_fixes_it(
+    incremental: dict, tmp_path: Path
+) -> None:
+    copy = _copy_warehouse(incremental["settings"], tmp_path)
+    with duckdb.connect(str(copy.warehouse_path)) as conn:
+        conn.execute(
+            "create or replace table staging.stg_shop__customers as "
+            "select * exclude (_loaded_at, _transformed_at) from staging.stg_shop__customers"
+        )
+    customers = ("--select", "stg_shop__customers")
+
+    stale = dbt_command("run", copy, tmp_path, *customers)
+    assert stale.returncode == 1
+    said = " ".join(stale.stdout.split())  # dbt wraps long lines
+    assert '"stg_shop__customers" was built by an earlier version, without `_loaded_at`' in said
+    assert "rebuild it once with `dbt build --full-refresh --select stg_shop__customers`" in said
+    fixed = dbt_command("build", copy, tmp_path, "--full-refresh", *customers)
+    assert fixed.returncode == 0, fixed.stdout[-3000:]
 
 
 def _incremental_equals_full_refresh(

@@ -1,6 +1,15 @@
 -- One row per customer. Emails and phones become keyed hashes; names and cities are dropped, so no
 -- raw personal data leaves the raw schema. When the CRM exported a customer twice, the record with
--- the latest consent change wins.
+-- the latest consent change wins. Incremental: a daily load hashes only the customers it brought.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='customer_id',
+        on_schema_change='fail'
+    )
+}}
+
 with source as (
     select * from {{ source('shop', 'customers') }}
 ),
@@ -21,9 +30,12 @@ cleaned as (
         signup_at,
         coalesce(marketing_consent, false) as has_marketing_consent,
         consent_updated_at,
-        coalesce(nullif(lower(trim(acquisition_channel)), ''), 'unknown') as acquisition_channel
+        coalesce(nullif(lower(trim(acquisition_channel)), ''), 'unknown') as acquisition_channel,
+        _loaded_at
     from source
-    where nullif(trim(customer_id), '') is not null
+    where
+        {{ is_newly_loaded('trim(customer_id)') }}
+        and nullif(trim(customer_id), '') is not null
 ),
 
 deduplicated as (
@@ -45,7 +57,9 @@ final as (
         signup_at,
         has_marketing_consent,
         consent_updated_at,
-        acquisition_channel
+        acquisition_channel,
+        _loaded_at,
+        {{ transformed_at() }} as _transformed_at
     from deduplicated
 )
 
