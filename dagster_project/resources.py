@@ -16,6 +16,7 @@ import yaml
 from dagster import ConfigurableResource, InitResourceContext
 from dagster_dbt import DbtCliResource
 
+from dagster_project.duckdb_files import create_if_missing
 from dagster_project.ingest.contract import RAW_SOURCES
 from dagster_project.ingest.mapping import Mapping, read_mapping
 from dagster_project.interrupted import process_tag
@@ -50,7 +51,7 @@ class WarehouseResource(ConfigurableResource):
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        create_if_missing(Path(self.path))
         conn = duckdb.connect(self.path, read_only=read_only)
         try:
             conn.execute("set TimeZone = 'UTC'")
@@ -174,7 +175,7 @@ class AlertsResource(ConfigurableResource):
     def record(self, failure: RunFailure) -> str:
         """Stores the failure and posts it; returns what happened to the post."""
         posted = self._post(failure) if self.webhook_url else "no webhook configured"
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        create_if_missing(Path(self.path))
         with duckdb.connect(self.path) as conn:
             conn.execute(
                 """

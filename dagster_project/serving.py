@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.duckdb_files import attach_options
 from dagster_project.ingest.loader import sql_string
 
 SNAPSHOT = "snapshot"
@@ -61,7 +62,7 @@ def publish_snapshot(
     serving_path.parent.mkdir(parents=True, exist_ok=True)
     _remove_with_wal(staged)  # left by a publish that was interrupted
     segments_schema = "main" if serving_path.stem == SEGMENTS_SCHEMA else SEGMENTS_SCHEMA
-    warehouse.execute(f"attach {sql_string(str(staged))} as {SNAPSHOT} (read_only false)")
+    warehouse.execute(f"attach {sql_string(str(staged))} as {SNAPSHOT} ({attach_options()})")
     try:
         table_rows = _copy_tables(warehouse, segments_schema, run_id)
         model_version, as_of_date, published_at = warehouse.execute(

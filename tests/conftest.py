@@ -1,6 +1,8 @@
 """Shared fixtures: demo landing data and one full pipeline run in a temporary directory."""
 
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -40,6 +42,19 @@ def settings_for(root: Path, landing_dir: Path, as_of: date = AS_OF) -> Settings
         demo_customers=DEMO_CUSTOMERS,
         demo_seed=DEMO_SEED,
     )
+
+
+def duckdb_cli(database: Path, query: str) -> list[str]:
+    """The lines the duckdb CLI installed with the project (`make sql`, DuckDB 1.5) prints for
+    `query` on `database`, opened read-only, as CSV: the files the pipeline writes must open in
+    it although the pipeline runs on DuckDB 2.0."""
+    cli = Path(sys.executable).with_name("duckdb")
+    return subprocess.run(
+        [str(cli), "-readonly", "-csv", str(database), "-c", query],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ from dagster_project.jobs import daily_refresh_job, full_refresh_job
 from dagster_project.resources import AlertsResource, LandingFolderResource
 from dagster_project.run import run_job
 from dagster_project.settings import Settings
-from tests.conftest import settings_for
+from tests.conftest import duckdb_cli, settings_for
 
 
 def _settings(tmp_path: Path, **changes: object) -> Settings:
@@ -174,6 +174,11 @@ def test_a_failed_run_is_recorded_and_posted(tmp_path: Path, webhook_url: str) -
         "posted: HTTP 200",
     )
     assert "no *.parquet files for source" in error
+    # Readable in the duckdb CLI installed with the project, as the README shows.
+    assert duckdb_cli(Path(alerts.path), "SELECT job_name, step_key FROM run_failures") == [
+        "job_name,step_key",
+        "daily_refresh,load_landing_files",
+    ]
     assert len(_Webhook.received) == 1
     assert _Webhook.received[0]["step_key"] == "load_landing_files"
     assert _Webhook.received[0]["run_id"] == context.dagster_run.run_id

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dagster_project.run import ensure_landing_data
 from dagster_project.settings import REPO_ROOT, Settings
+from tests.conftest import duckdb_cli
 
 
 def test_first_run_generates_demo_data_and_builds_everything(tmp_path: Path) -> None:
@@ -48,15 +49,15 @@ def test_first_run_generates_demo_data_and_builds_everything(tmp_path: Path) -> 
     # The landing folder now holds data: a second run would use it, not generate more.
     assert not ensure_landing_data(Settings.from_env(env))
 
-    # A query answers on the snapshot in the duckdb CLI installed with the project (make sql).
+    # A query answers on the snapshot in the duckdb CLI installed with the project (make sql),
+    # and the CLI opens the working warehouse too.
     query = "SELECT segment_name, count(*) AS customers FROM segments.customer_segments GROUP BY 1"
-    cli = Path(sys.executable).with_name("duckdb")
-    answer = subprocess.run(
-        [str(cli), "-readonly", "-csv", str(snapshot), "-c", query],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
+    answer = duckdb_cli(snapshot, query)
     assert answer[0] == "segment_name,customers"
     counts = [int(line.rsplit(",", 1)[1]) for line in answer[1:]]
     assert len(counts) >= 2 and sum(counts) == features_rows
+    warehouse = tmp_path / "warehouse" / "warehouse.duckdb"
+    assert duckdb_cli(warehouse, "SELECT count(*) AS n FROM marts.customer_features") == [
+        "n",
+        str(features_rows),
+    ]
