@@ -163,17 +163,29 @@ def _campaign_funnel_batch(thresholds: Thresholds, rows: str) -> Batch:
     return Batch(
         suite=f"{SCHEMA}.campaign_events.funnel",
         table=f"{SCHEMA}.campaign_events",
+        # Per customer and campaign first, then per customer: three distinct counts over 21M
+        # events took 7-9 s at 1M customers, this 3 s, for the same numbers. (GX takes a query
+        # only if it starts with SELECT: no CTE.)
         query=f"""
             select
                 customer_id,
-                count(distinct campaign_id) filter (where lower(trim(event_type)) = 'send')
-                    as campaigns_sent,
-                count(distinct campaign_id) filter (where lower(trim(event_type)) = 'open')
-                    as campaigns_opened,
-                count(distinct campaign_id) filter (where lower(trim(event_type)) = 'click')
-                    as campaigns_clicked
-            from {SCHEMA}.campaign_events
-            where customer_id in (select customer_id from {rows} as validated)
+                count(*) filter (where is_sent) as campaigns_sent,
+                count(*) filter (where is_opened) as campaigns_opened,
+                count(*) filter (where is_clicked) as campaigns_clicked
+            from (
+                select
+                    customer_id,
+                    bool_or(event_type = 'send') as is_sent,
+                    bool_or(event_type = 'open') as is_opened,
+                    bool_or(event_type = 'click') as is_clicked
+                from (
+                    select customer_id, campaign_id, lower(trim(event_type)) as event_type
+                    from {SCHEMA}.campaign_events
+                    where customer_id in (select customer_id from {rows} as validated)
+                ) as events
+                where campaign_id is not null
+                group by customer_id, campaign_id
+            ) as reactions
             group by customer_id
         """,
         expectations=[
