@@ -12,20 +12,22 @@ staging rows the incremental run rebuilt, and writes them as JSON to W/daily_ref
 import argparse
 import dataclasses
 import json
-import resource
 import shutil
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
+from dagster import DagsterInstance
 
+from bench.process_memory import ProcessTreeMemory
+from bench.refresh import GIB, dbt_node_seconds, run_stages
 from dagster_project.jobs import daily_refresh_job, full_refresh_job
 from dagster_project.run import run_job
 from dagster_project.settings import Settings
 
 STAGING_INCREMENTAL = (
+    "stg_shop__customers",
     "stg_shop__orders",
     "stg_shop__order_items",
     "stg_web__events",
@@ -34,29 +36,22 @@ STAGING_INCREMENTAL = (
 )
 
 
-def step_seconds(result: ExecuteInProcessResult) -> dict[str, float]:
-    return {
-        event.step_key: round(event.event_specific_data.duration_ms / 1000, 1)
-        for event in result.all_events
-        if event.event_type == DagsterEventType.STEP_SUCCESS
-    }
-
-
 def timed_run(settings: Settings, instance: DagsterInstance, job_name: str) -> dict:
-    started = time.perf_counter()
-    result = run_job(settings, instance, job_name)
+    """Wall time, per-step times and peak RSS of the whole process tree (dbt included)."""
+    with ProcessTreeMemory() as memory:
+        started = time.perf_counter()
+        result = run_job(settings, instance, job_name)
+        seconds = time.perf_counter() - started
     if not result.success:
         raise SystemExit(f"{job_name} failed (run {result.run_id})")
+    log = [entry for entry in instance.all_logs(result.run_id) if entry.dagster_event]
     return {
         "job": job_name,
         "as_of": settings.as_of_date,
-        "wall_seconds": round(time.perf_counter() - started, 1),
-        "steps": step_seconds(result),
-        # Peak RSS of this process and of the largest child (the dbt subprocess), in GiB.
-        "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
-        "peak_child_rss_gib": round(
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20, 2
-        ),
+        "wall_seconds": round(seconds, 1),
+        "peak_rss_gib": round(memory.peak_bytes() / GIB, 2),
+        "steps": [dataclasses.asdict(stage) for stage in run_stages(log, memory)],
+        "dbt": dbt_node_seconds(log),
     }
 
 
@@ -92,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--day-dir", type=Path, required=True)
     parser.add_argument("--as-of", type=date.fromisoformat, required=True)
     parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--segmentation-config", type=Path, help="YAML, as SEG_SEGMENTATION_CONFIG")
     args = parser.parse_args(argv)
 
     landing = args.work / "landing"
@@ -102,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
         as_of_date=(args.as_of - timedelta(days=1)).isoformat(),
         demo_customers=0,
         demo_seed=0,
+        segmentation_config=args.segmentation_config,
     )
     report = {}
     with DagsterInstance.ephemeral() as instance:

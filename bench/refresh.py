@@ -121,8 +121,8 @@ def run_benchmark(
         if not result.success:
             raise SystemExit(f"The full refresh failed (run {result.run_id}).")
         log = [entry for entry in instance.all_logs(result.run_id) if entry.dagster_event]
-    stages = _stages(log, memory)
-    dbt_nodes = _dbt_node_seconds(log)
+    stages = run_stages(log, memory)
+    dbt_nodes = dbt_node_seconds(log)
     expected = _dbt_features(settings.warehouse_path)
     baselines, differences = [], {}
     for name in ("hand_sql", "pandas"):
@@ -154,7 +154,7 @@ def run_benchmark(
     }
 
 
-def _stages(log: list[EventLogEntry], memory: ProcessTreeMemory) -> list[Stage]:
+def run_stages(log: list[EventLogEntry], memory: ProcessTreeMemory) -> list[Stage]:
     """Each step of the run in the order it finished, with its wall time and the peak RSS of
     the process tree while it ran."""
     starts: dict[str, float] = {}
@@ -175,7 +175,7 @@ def _stages(log: list[EventLogEntry], memory: ProcessTreeMemory) -> list[Stage]:
     return stages
 
 
-def _dbt_node_seconds(log: list[EventLogEntry]) -> dict[str, float]:
+def dbt_node_seconds(log: list[EventLogEntry]) -> dict[str, float]:
     """dbt's own timing of its models and of its data tests (as Dagster asset checks); the rest
     of the dbt step is starting dbt, parsing the project and the unit tests."""
     models = tests = 0.0
