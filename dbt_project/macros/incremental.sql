@@ -1,26 +1,31 @@
-{#- Incremental staging. On an incremental run a model rebuilds only the keys of raw rows loaded
-    after the newest load it has processed, less `late_arrival_lookback_hours`, and it rebuilds them
-    from every raw row with those keys, so deduplication keeps exactly the row a full refresh keeps.
-    The watermark is the load time, not the event time: a late event (one that happened long ago but
-    arrived today) is new to the loader and is processed like any other. The lookback re-reads loads
-    committed out of order (two loaders, clock skew); it costs only re-reading those rows. -#}
-{% macro is_newly_loaded(key_expression) -%}
-    {%- if is_incremental() -%}
-        {%- do require_built_column('_loaded_at') -%}
-        {{ key_expression }} in (
-            select {{ key_expression }} from source
-            where _loaded_at > (
-                select {{ dbt.dateadd(
-                    'hour',
-                    -1 * var('late_arrival_lookback_hours'),
-                    "coalesce(max(_loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))"
-                ) }}
-                from {{ this }}
-            )
+{#- Incremental staging: the raw rows a model's build reads (its `source` CTE). On an incremental
+    run a model rebuilds only the keys of raw rows loaded after the newest load it has processed,
+    less `late_arrival_lookback_hours`, and it rebuilds them from every raw row with those keys, so
+    deduplication keeps exactly the row a full refresh keeps. The watermark is the load time, not
+    the event time: a late event (one that happened long ago but arrived today) is new to the
+    loader and is processed like any other. The lookback re-reads loads committed out of order
+    (two loaders, clock skew); it costs only re-reading those rows.
+    The rows are picked by DuckDB's `rowid`, found from the key column alone: filtering on the key
+    directly let DuckDB push the model's cleaning filters into the scan, evaluated on every raw
+    row with every column read before the key join (a day's web events among 25M: 3.8 s, by rowid
+    1.4 s). The keys are read from `relation` itself, not from a CTE over it: DuckDB materializes
+    a CTE referenced twice, which copied all 30M raw order lines on every daily build. -#}
+{% macro newly_loaded_rows(relation, key_expression) -%}
+    select * from {{ relation }}
+    {%- if is_incremental() %}
+    {%- do require_built_column('_loaded_at') %}
+    where rowid in (
+        select rowid from {{ relation }}
+        where {{ key_expression }} in (
+            select {{ key_expression }} from {{ relation }}
+            where _loaded_at > {{ dbt.dateadd(
+                'hour',
+                -1 * var('late_arrival_lookback_hours'),
+                newest_in_this('_loaded_at', 'timestamp with time zone')
+            ) }}
         )
-    {%- else -%}
-        true
-    {%- endif -%}
+    )
+    {%- endif %}
 {%- endmacro %}
 
 {#- When this run rebuilt the row: rows an incremental run did not touch keep their earlier stamp. -#}
@@ -48,10 +53,25 @@
 
 {#- The newest `_transformed_at` of this incremental model: when its last build ran. -#}
 {% macro last_build_stamp() -%}
-    (
-        select coalesce(max(_transformed_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
-        from {{ this }}
-    )
+    {{ newest_in_this('_transformed_at', dbt.type_timestamp()) }}
+{%- endmacro %}
+
+{#- The newest `column` of this model's table, as a literal of `type` (1900-01-01 when empty).
+    Read once when the model compiles: a watermark subquery in the model's SQL would be planned as
+    a join and rescan this table for every probe, and a literal lets DuckDB skip row groups by
+    their min/max statistics (a day's keys among 30M order lines: 3.2 s with the subquery, 1.5 s
+    with the literal). -#}
+{% macro newest_in_this(column, type) -%}
+    {%- set newest = '1900-01-01' -%}
+    {%- if execute -%}
+        {%- set found = run_query(
+            'select cast(max(' ~ column ~ ') as varchar) from ' ~ this
+        ).columns[0].values()[0] -%}
+        {%- if found is not none -%}
+            {%- set newest = found -%}
+        {%- endif -%}
+    {%- endif -%}
+    cast('{{ newest }}' as {{ type }})
 {%- endmacro %}
 
 {#- An incremental build reads `column` from the model's table; a table built by an earlier version

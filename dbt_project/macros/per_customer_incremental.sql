@@ -56,13 +56,7 @@
 {%- endmacro %}
 
 {% macro last_build_as_of_end() -%}
-    (
-        select cast(
-            {{ dbt.dateadd('day', 1, "coalesce(max(_as_of_date), cast('1900-01-01' as date))") }}
-            as {{ dbt.type_timestamp() }}
-        )
-        from {{ this }}
-    )
+    cast({{ dbt.dateadd('day', 1, newest_in_this('_as_of_date', 'date')) }} as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
 {#- The model's rows: on an incremental build by customer, every customer in `rebuilt_customers`

@@ -5,7 +5,9 @@
 -- depends_on: {{ source('marketing', 'campaign_events') }}
 {{ config(**incremental_by_customer_config('campaigns_received_count')) }}
 
-with events_before_as_of as (
+-- Not materialized: an incremental build reads it several times, and DuckDB would otherwise copy
+-- every event into a temporary result first (a daily build at 1M customers: 8.8 s -> 5.5 s).
+with events_before_as_of as not materialized (
     select * from {{ ref('stg_marketing__campaign_events') }}
     where event_at < {{ as_of_end() }}
 ),

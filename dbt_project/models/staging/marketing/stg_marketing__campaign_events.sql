@@ -8,7 +8,7 @@
 }}
 
 with source as (
-    select * from {{ source('marketing', 'campaign_events') }}
+    {{ newly_loaded_rows(source('marketing', 'campaign_events'), 'trim(event_id)') }}
 ),
 
 cleaned as (
@@ -22,8 +22,7 @@ cleaned as (
         _loaded_at
     from source
     where
-        {{ is_newly_loaded('trim(event_id)') }}
-        and nullif(trim(event_id), '') is not null
+        nullif(trim(event_id), '') is not null
         and nullif(trim(customer_id), '') is not null
         and nullif(trim(campaign_id), '') is not null
         and event_at is not null

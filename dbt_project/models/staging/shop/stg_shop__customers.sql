@@ -11,7 +11,7 @@
 }}
 
 with source as (
-    select * from {{ source('shop', 'customers') }}
+    {{ newly_loaded_rows(source('shop', 'customers'), 'trim(customer_id)') }}
 ),
 
 cleaned as (
@@ -34,8 +34,7 @@ cleaned as (
         _loaded_at
     from source
     where
-        {{ is_newly_loaded('trim(customer_id)') }}
-        and nullif(trim(customer_id), '') is not null
+        nullif(trim(customer_id), '') is not null
 ),
 
 deduplicated as (

@@ -9,7 +9,7 @@
 }}
 
 with source as (
-    select * from {{ source('shop', 'order_items') }}
+    {{ newly_loaded_rows(source('shop', 'order_items'), 'trim(order_id)') }}
 ),
 
 cleaned as (
@@ -23,8 +23,7 @@ cleaned as (
         _loaded_at
     from source
     where
-        {{ is_newly_loaded('trim(order_id)') }}
-        and nullif(trim(order_id), '') is not null
+        nullif(trim(order_id), '') is not null
         and line_number is not null
         and quantity is not null
         and quantity <> 0

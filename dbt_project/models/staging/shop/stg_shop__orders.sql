@@ -9,7 +9,7 @@
 }}
 
 with source as (
-    select * from {{ source('shop', 'orders') }}
+    {{ newly_loaded_rows(source('shop', 'orders'), 'trim(order_id)') }}
 ),
 
 cleaned as (
@@ -23,8 +23,7 @@ cleaned as (
         _loaded_at
     from source
     where
-        {{ is_newly_loaded('trim(order_id)') }}
-        and nullif(trim(order_id), '') is not null
+        nullif(trim(order_id), '') is not null
         and nullif(trim(customer_id), '') is not null
         and ordered_at is not null
         and {{ is_not_in_future('ordered_at') }}

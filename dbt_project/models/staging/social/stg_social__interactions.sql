@@ -10,7 +10,7 @@
 }}
 
 with source as (
-    select * from {{ source('social', 'social_interactions') }}
+    {{ newly_loaded_rows(source('social', 'social_interactions'), 'trim(interaction_id)') }}
 ),
 
 cleaned as (
@@ -24,8 +24,7 @@ cleaned as (
         _loaded_at
     from source
     where
-        {{ is_newly_loaded('trim(interaction_id)') }}
-        and nullif(trim(interaction_id), '') is not null
+        nullif(trim(interaction_id), '') is not null
         and nullif(trim(customer_id), '') is not null
         and occurred_at is not null
         and {{ is_not_in_future('occurred_at') }}

@@ -9,7 +9,7 @@
 }}
 
 with source as (
-    select * from {{ source('web', 'web_events') }}
+    {{ newly_loaded_rows(source('web', 'web_events'), 'trim(event_id)') }}
 ),
 
 cleaned as (
@@ -24,8 +24,7 @@ cleaned as (
         _loaded_at
     from source
     where
-        {{ is_newly_loaded('trim(event_id)') }}
-        and nullif(trim(event_id), '') is not null
+        nullif(trim(event_id), '') is not null
         and event_at is not null
         and {{ is_not_in_future('event_at') }}
 ),
