@@ -37,6 +37,9 @@ class Batch:
     query: str
     expectations: Sequence[Expectation]
     row_id: str | None = None  # column that identifies offending rows in samples
+    # Run the query once into a temporary table for all expectations: for a query that costs
+    # more than reading its result (aggregation, sample), not for a projection of a table.
+    materialize: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,7 @@ class Validator:
                 },
             )
         )
+        self.datasource.get_execution_engine().materialize_batches(batch.materialize)
         run = checkpoint.run()
         ((identifier, result),) = run.run_results.items()
         return identifier, list(result.results)

@@ -178,10 +178,11 @@ def raw_table_checks(
                     metadata={"provided": f"no: not in {mapping.path}; nothing to validate"},
                 )
                 continue
-            added = conn.execute(
-                f"select count(*) from {RAW_SCHEMA}.{source.table} where _loaded_at = ?",
+            added, rows_in_table = conn.execute(
+                f"select count(*) filter (where _loaded_at = ?), count(*) "
+                f"from {RAW_SCHEMA}.{source.table}",
                 [newest],
-            ).fetchone()[0]
+            ).fetchone()
             if added == 0:
                 yield AssetCheckResult(
                     asset_key=key,
@@ -191,6 +192,8 @@ def raw_table_checks(
                 )
                 continue
             contract = {column.name: column.data_type for column in source.columns}
-            rows = newest_rows_with_sample(source.table, str(newest))
+            # A first load is the whole table: validated as it is, without a sample.
+            first_load = added == rows_in_table
+            rows = None if first_load else newest_rows_with_sample(source.table, str(newest))
             batches = raw_batches(source.table, contract, thresholds, rows)
             yield check_result(validator.validate(conn, batches), quality, key, RAW_CHECK)

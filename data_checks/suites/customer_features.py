@@ -148,4 +148,5 @@ def consistency_batch(
         ),
         expectations=expectations,
         row_id="customer_id",
+        materialize=True,  # a join: once, not once per expectation
     )

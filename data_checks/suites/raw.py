@@ -67,8 +67,12 @@ def raw_batches(
     """Batches validating `raw.<table>` against its contract (column name -> type) and rules,
     on `rows` (a SQL relation; by default the whole table). See `newest_rows_with_sample`."""
     rules = RAW_RULES[table]
+    sampled = rows is not None  # worth materializing once: each expectation would re-sample
     rows = rows or f"{SCHEMA}.{table}"
-    batches = [_schema_batch(table, contract), _rows_batch(table, rules, thresholds, rows)]
+    batches = [
+        _schema_batch(table, contract),
+        _rows_batch(table, rules, thresholds, rows, materialize=sampled),
+    ]
     if table == "campaign_events":
         batches.append(_campaign_funnel_batch(thresholds, rows))
     return batches
@@ -108,7 +112,9 @@ def _schema_batch(table: str, contract: Mapping[str, str]) -> Batch:
     )
 
 
-def _rows_batch(table: str, rules: RawRules, thresholds: Thresholds, rows: str) -> Batch:
+def _rows_batch(
+    table: str, rules: RawRules, thresholds: Thresholds, rows: str, materialize: bool
+) -> Batch:
     clean = 1 - thresholds.max_dirty_row_share
     columns = [*rules.key, *rules.not_null, *rules.positive, *rules.fractions]
     columns += [f"lower(trim({column})) as {column}" for column in rules.allowed]
@@ -152,6 +158,7 @@ def _rows_batch(table: str, rules: RawRules, thresholds: Thresholds, rows: str) 
         query=f"select {', '.join(dict.fromkeys(columns))} from {rows} as validated",
         expectations=expectations,
         row_id=rules.key[0],
+        materialize=materialize,
     )
 
 
@@ -195,4 +202,5 @@ def _campaign_funnel_batch(thresholds: Thresholds, rows: str) -> Batch:
             for reaction in ("campaigns_opened", "campaigns_clicked")
         ],
         row_id="customer_id",
+        materialize=True,
     )

@@ -1,5 +1,6 @@
 """The data_checks API on a real DuckDB file with real Great Expectations validations."""
 
+import dataclasses
 import subprocess
 import sys
 from datetime import date
@@ -148,3 +149,22 @@ def test_validation_runs_in_duckdb_and_leaves_no_handle_on_the_warehouse(
         text=True,
     )
     assert writer.returncode == 0, writer.stderr
+
+
+def test_a_materialized_batch_finds_the_same_failures_and_rows(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Materializing a batch (once into a temporary table, for costly queries) changes only how
+    often its query runs, not what its expectations see."""
+    validator = Validator(tmp_path / "quality")
+    batch = valid_rows_batch(feature_columns(conn), 4, Thresholds())
+
+    def failures(materialize: bool) -> list[tuple]:
+        result = validator.validate(conn, [dataclasses.replace(batch, materialize=materialize)])
+        assert result.rows_validated == 4
+        return [
+            (f.columns, f.expectation, f.unexpected_count, f.sample.to_dict())
+            for f in result.failures
+        ]
+
+    assert failures(materialize=False) == failures(materialize=True) != []
