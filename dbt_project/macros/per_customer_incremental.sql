@@ -56,7 +56,10 @@
 {%- endmacro %}
 
 {% macro last_build_as_of_end() -%}
-    cast({{ dbt.dateadd('day', 1, newest_in_this('_as_of_date', 'date')) }} as {{ dbt.type_timestamp() }})
+    cast(
+        {{ dbt.dateadd('day', 1, newest_in_this('_as_of_date', 'date')) }}
+        as {{ dbt.type_timestamp() }}
+    )
 {%- endmacro %}
 
 {#- The model's rows: on an incremental build by customer, every customer in `rebuilt_customers`

@@ -6,7 +6,7 @@
 {{ config(**incremental_by_customer_config('campaigns_received_count')) }}
 
 -- Not materialized: an incremental build reads it several times, and DuckDB would otherwise copy
--- every event into a temporary result first (a daily build at 1M customers: 8.8 s -> 5.5 s).
+-- every event into a temporary result first (a daily build at 1M customers: 1.7 s -> 0.5 s).
 with events_before_as_of as not materialized (
     select * from {{ ref('stg_marketing__campaign_events') }}
     where event_at < {{ as_of_end() }}
