@@ -17,7 +17,7 @@ once as a temporary table, since every metric re-runs the batch's query (the cam
   the file outlives the validation (dbt needs the write lock next).
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Literal
 
@@ -37,6 +37,14 @@ class OneConnectionEngine(SqlAlchemyExecutionEngine):
         if self._connection is None:
             self._connection = self.engine.connect()
         yield self._connection
+
+    def run_statements(self, statements: Sequence[str]) -> None:
+        """Runs `statements` on the connection the metric queries use, so that the temporary
+        tables they create are visible to those queries; committed, since a rollback drops them."""
+        with self.get_connection() as connection:
+            for statement in statements:
+                connection.exec_driver_sql(statement)
+            connection.commit()
 
     def materialize_batches(self, materialize: bool) -> None:
         """Whether the batches loaded from now on run their query once into a temporary table

@@ -40,6 +40,9 @@ class Batch:
     # Run the query once into a temporary table for all expectations: for a query that costs
     # more than reading its result (aggregation, sample), not for a projection of a table.
     materialize: bool = False
+    # Statements run first on the validation's connection, e.g. temporary tables the query joins
+    # (idempotent: batches of one validation may share them).
+    prepare: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,9 @@ class Validator:
                 },
             )
         )
-        self.datasource.get_execution_engine().materialize_batches(batch.materialize)
+        engine = self.datasource.get_execution_engine()
+        engine.run_statements(batch.prepare)
+        engine.materialize_batches(batch.materialize)
         run = checkpoint.run()
         ((identifier, result),) = run.run_results.items()
         return identifier, list(result.results)

@@ -197,7 +197,7 @@ CASES = [
     Case(
         duplicate_customer_ids,
         ("raw_customers", RAW_CHECK),
-        ("raw.customers.customer_id", "expect_column_values_to_be_unique"),
+        ("raw.customers.rows_with_same_customer_id", "expect_column_values_to_be_between"),
         DOWNSTREAM_OF_RAW,
     ),
     Case(

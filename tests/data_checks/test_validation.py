@@ -12,6 +12,7 @@ import pytest
 
 from data_checks.baseline import feature_columns, load_baseline, record_baseline
 from data_checks.suites.customer_features import consistency_batch, valid_rows_batch
+from data_checks.suites.raw import newest_rows_with_sample, raw_batches
 from data_checks.thresholds import Thresholds
 from data_checks.validation import Batch, Validator
 
@@ -168,3 +169,46 @@ def test_a_materialized_batch_finds_the_same_failures_and_rows(
         ]
 
     assert failures(materialize=False) == failures(materialize=True) != []
+
+
+def test_raw_rows_sharing_a_key_fail_on_a_first_load_and_on_a_daily_sample(
+    tmp_path: Path,
+) -> None:
+    """Each row whose key is on another row counts, with the key and its number of rows in the
+    sample; a daily validation counts them among the newest rows and the sample of older ones."""
+    conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    conn.execute("create schema raw")
+    conn.execute(
+        """
+        create table raw.customers as
+        select customer_id, timestamptz '2024-06-01 00:00:00+00' as signup_at,
+            cast(loaded_at as timestamptz) as _loaded_at
+        from (values
+            ('a', '2024-06-02'), ('b', '2024-06-02'), ('c', '2024-06-02'), ('d', '2024-06-02'),
+            ('e', '2024-06-03'), ('e', '2024-06-03'), ('f', '2024-06-03'), ('f', '2024-06-03'),
+            ('f', '2024-06-03')
+        ) as t(customer_id, loaded_at)
+        """
+    )
+    contract = {"customer_id": "VARCHAR", "signup_at": "TIMESTAMP WITH TIME ZONE"}
+    strict = Thresholds(max_duplicate_key_share=0.1)
+    validator = Validator(tmp_path / "quality")
+
+    def shared_keys(rows: str | None) -> tuple[int | None, int | None, list[dict]]:
+        result = validator.validate(conn, raw_batches("customers", contract, strict, rows))
+        (failure,) = result.failures
+        assert failure.columns == ("rows_with_same_customer_id",)
+        sample = failure.sample.sort_values("customer_id").to_dict("records")
+        return failure.unexpected_count, failure.element_count, sample
+
+    shared = [
+        {"customer_id": "e", "rows_with_same_customer_id": 2},
+        {"customer_id": "e", "rows_with_same_customer_id": 2},
+        {"customer_id": "f", "rows_with_same_customer_id": 3},
+        {"customer_id": "f", "rows_with_same_customer_id": 3},
+        {"customer_id": "f", "rows_with_same_customer_id": 3},
+    ]
+    assert shared_keys(None) == (5, 9, shared)
+    daily = newest_rows_with_sample("customers", "2024-06-03 00:00:00+00", sample_rows=2)
+    assert shared_keys(daily) == (5, 7, shared)
+    conn.close()
