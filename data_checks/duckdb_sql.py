@@ -1,7 +1,7 @@
 """Great Expectations' SQL execution engine on an open DuckDB connection.
 
 GX then computes every metric with a query in DuckDB instead of reading the rows into pandas. A
-batch whose query costs more than reading its result (an aggregation, a sample) is materialized
+batch whose query costs more than reading its result (an aggregation, a join) is materialized
 once as a temporary table, since every metric re-runs the batch's query (the campaign funnel's took
 49 s without, 5 s with); a plain projection of a table is not, since copying it only adds time
 (25M web events: 17.4 s copied, 10.5 s not). On those 25M web events the pandas engine held

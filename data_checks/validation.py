@@ -38,7 +38,7 @@ class Batch:
     expectations: Sequence[Expectation]
     row_id: str | None = None  # column that identifies offending rows in samples
     # Run the query once into a temporary table for all expectations: for a query that costs
-    # more than reading its result (aggregation, sample), not for a projection of a table.
+    # more than reading its result (aggregation, join), not for a projection of a table.
     materialize: bool = False
     # Statements run first on the validation's connection, e.g. temporary tables the query joins
     # (idempotent: batches of one validation may share them).
