@@ -1,6 +1,7 @@
 -- One row per order with what was bought, what came back and what was kept, in the reporting
 -- currency. A returned order gives everything back; otherwise negative-quantity lines are returns,
--- capped at what the order bought. Incremental: orders whose header or valued lines were rebuilt.
+-- capped at what the order bought. Incremental: orders whose header or lines staging rebuilt (a
+-- changed product catalog makes the loader ask for a full refresh).
 {{
     config(
         materialized='incremental',
@@ -13,13 +14,12 @@
 with orders as (
     select * from {{ ref('stg_shop__orders') }}
     where {{ is_rebuilt_upstream(
-        'order_id', 'order_id', [ref('stg_shop__orders'), ref('int_order_lines_valued')]
+        'order_id', 'order_id', [ref('stg_shop__orders'), ref('stg_shop__order_items')]
     ) }}
 ),
 
 order_lines as (
-    select * from {{ ref('int_order_lines_valued') }}
-    where order_id in (select order_id from orders)
+    {{ valued_order_lines('orders') }}
 ),
 
 line_totals as (
