@@ -1,9 +1,9 @@
 {#- The staged lines of the orders in `orders` (a CTE of staged orders), with their category
     (`unknown` for products missing from the catalog) and their amounts in the reporting currency
     (absolute values; `is_return_line` tells returns). Both readers, order totals and the category
-    mix, value the lines inside their own query: a table of the 30M valued lines cost more to
-    write than the two aggregations that read it (1M customers: 26 s to write it, 20 s for both
-    readers without it). -#}
+    mix, value the lines inside their own query: writing the 30M valued lines as a table cost more
+    than both readers (1M customers, dbt's timings: 26.1 s for that table plus 14.4 + 6.3 s for its
+    readers; 18.5 + 9.6 s for the readers without it). -#}
 {% macro valued_order_lines(orders) -%}
     select
         order_lines.order_id,

@@ -9,8 +9,8 @@ order_lines as (
     {{ valued_order_lines('purchases') }}
 ),
 
--- One row per customer and category first: the per-category sums then run over ~5M rows rather
--- than 30M lines (1M customers: 9.3 s against 11.3 s).
+-- One row per customer and category first, so the per-category sums run over those rows rather
+-- than every line (1M customers, the query alone: 9.3 s against 11.3 s).
 category_spend as (
     select
         customer_id,
