@@ -10,3 +10,23 @@
     ) as ranked
     where row_rank = 1
 {%- endmacro %}
+
+{#- keep_first for staged rows of a raw table, each numbered by `_raw_row_id` (newly_loaded_rows
+    adds it): ranks only the key and order columns and drops the rows that lose to an earlier copy
+    by their number, where keep_first sorts whole rows (stg_web__events at 1M customers, 25M events:
+    29 s -> 24 s). `relation` and the CTEs it reads must be `not materialized`, or DuckDB copies every
+    row into a temporary result to read it twice. -#}
+{% macro keep_first_raw_row(relation, key, order_by) -%}
+    select * exclude (_raw_row_id)
+    from {{ relation }}
+    anti join (
+        select _raw_row_id
+        from (
+            select
+                _raw_row_id,
+                row_number() over (partition by {{ key }} order by {{ order_by }}) as row_rank
+            from {{ relation }}
+        ) as ranked
+        where row_rank > 1
+    ) as later_copies using (_raw_row_id)
+{%- endmacro %}

@@ -76,32 +76,84 @@ attributed as (
     where coalesce(events.customer_id, identities.customer_id) is not null
 ),
 
-gaps as (
+-- Sessions in one sort of the events: each event's number, its gap to the previous one and running
+-- counts of page views and purchases. Sessions then follow from their first events alone (the next
+-- session's first event ends them): a running sum of session starts over every event and a group by
+-- session needed a second sort of all events (1M customers, 25M events: 31 s -> 25 s).
+ordered as (
     select
-        *,
-        lag(event_at) over (partition by customer_id order by event_at, event_id) as previous_event_at
+        customer_id,
+        event_at,
+        row_number() over customer_events as event_number,
+        lag(event_at) over customer_events as previous_event_at,
+        lag(event_at) over customer_events is null
+        or {{ seconds_between('lag(event_at) over customer_events', 'event_at') }}
+            > {{ var('session_gap_minutes') }} * 60 as is_session_start,
+        lead(event_at) over customer_events is null as is_last_event,
+        sum(case when event_type = 'page_view' then 1 else 0 end) over customer_events
+            as page_views_through,
+        sum(case when event_type = 'purchase' then 1 else 0 end) over customer_events
+            as purchases_through,
+        case when event_type = 'page_view' then 1 else 0 end as is_page_view,
+        case when event_type = 'purchase' then 1 else 0 end as is_purchase
     from attributed
+    window customer_events as (
+        partition by customer_id order by event_at, event_id rows unbounded preceding
+    )
 ),
 
+boundaries as (
+    select * from ordered
+    where is_session_start or is_last_event
+),
+
+-- Each session's first event, with what the next session's first event says about where it ends:
+-- the event before it (its number and time) and the running counts before it.
 session_starts as (
     select
-        *,
-        case
-            when previous_event_at is null then 1
-            when {{ seconds_between('previous_event_at', 'event_at') }}
-                > {{ var('session_gap_minutes') }} * 60 then 1
-            else 0
-        end as is_session_start
-    from gaps
+        customer_id,
+        -- A running count (hugeint, as when sessions were numbered over every event).
+        sum(1) over later_starts as session_number,
+        event_number,
+        event_at as started_at,
+        page_views_through - is_page_view as page_views_before,
+        purchases_through - is_purchase as purchases_before,
+        lead(event_number) over later_starts as next_start_number,
+        lead(previous_event_at) over later_starts as next_start_previous_event_at,
+        lead(page_views_through - is_page_view) over later_starts as next_start_page_views_before,
+        lead(purchases_through - is_purchase) over later_starts as next_start_purchases_before
+    from boundaries
+    where is_session_start
+    window later_starts as (partition by customer_id order by event_number rows unbounded preceding)
 ),
 
-numbered as (
+-- The last session ends with the customer's last event.
+last_events as (
     select
-        *,
-        sum(is_session_start) over (
-            partition by customer_id order by event_at, event_id rows unbounded preceding
-        ) as session_number
+        customer_id,
+        event_number + 1 as number_after,
+        event_at,
+        page_views_through,
+        purchases_through
+    from boundaries
+    where is_last_event
+),
+
+session_bounds as (
+    select
+        session_starts.customer_id,
+        session_starts.session_number,
+        session_starts.started_at,
+        coalesce(session_starts.next_start_previous_event_at, last_events.event_at) as ended_at,
+        coalesce(session_starts.next_start_number, last_events.number_after)
+            - session_starts.event_number as events_count,
+        coalesce(session_starts.next_start_page_views_before, last_events.page_views_through)
+            - session_starts.page_views_before as page_views_count,
+        coalesce(session_starts.next_start_purchases_before, last_events.purchases_through)
+            - session_starts.purchases_before as purchases_count
     from session_starts
+    inner join last_events
+        on session_starts.customer_id = last_events.customer_id
 ),
 
 sessions as (
@@ -109,15 +161,14 @@ sessions as (
         customer_id,
         {{ dbt.concat(['customer_id', "'-'", 'cast(session_number as varchar)']) }} as session_id,
         session_number,
-        min(event_at) as started_at,
-        max(event_at) as ended_at,
-        {{ seconds_between('min(event_at)', 'max(event_at)') }} as duration_seconds,
-        count(*) as events_count,
-        sum(case when event_type = 'page_view' then 1 else 0 end) as page_views_count,
-        count(*) = 1 as is_bounce,
-        max(case when event_type = 'purchase' then 1 else 0 end) = 1 as has_purchase
-    from numbered
-    group by customer_id, session_number
+        started_at,
+        ended_at,
+        {{ seconds_between('started_at', 'ended_at') }} as duration_seconds,
+        events_count,
+        page_views_count,
+        events_count = 1 as is_bounce,
+        purchases_count > 0 as has_purchase
+    from session_bounds
 ),
 
 final as (

@@ -8,11 +8,12 @@
     )
 }}
 
-with source as (
+-- Not materialized: the deduplication reads the cleaned rows twice (macros/keep_first.sql).
+with source as not materialized (
     {{ newly_loaded_rows(source('shop', 'order_items'), 'trim(order_id)') }}
 ),
 
-cleaned as (
+cleaned as not materialized (
     select
         trim(order_id) as order_id,
         line_number,
@@ -20,7 +21,8 @@ cleaned as (
         quantity,
         unit_price as unit_price_amount,
         coalesce(discount, 0) as discount_share,
-        _loaded_at
+        _loaded_at,
+        _raw_row_id
     from source
     where
         nullif(trim(order_id), '') is not null
@@ -31,7 +33,7 @@ cleaned as (
 ),
 
 deduplicated as (
-    {{ keep_first(
+    {{ keep_first_raw_row(
         'cleaned',
         'order_id, line_number',
         'product_id, quantity, unit_price_amount, discount_share'

@@ -8,11 +8,12 @@
     )
 }}
 
-with source as (
+-- Not materialized: the deduplication reads the cleaned rows twice (macros/keep_first.sql).
+with source as not materialized (
     {{ newly_loaded_rows(source('shop', 'orders'), 'trim(order_id)') }}
 ),
 
-cleaned as (
+cleaned as not materialized (
     select
         trim(order_id) as order_id,
         trim(customer_id) as customer_id,
@@ -20,7 +21,8 @@ cleaned as (
         lower(trim(status)) as status,
         upper(trim(currency)) as currency,
         coalesce(nullif(lower(trim(channel)), ''), 'unknown') as channel,
-        _loaded_at
+        _loaded_at,
+        _raw_row_id
     from source
     where
         nullif(trim(order_id), '') is not null
@@ -30,7 +32,7 @@ cleaned as (
 ),
 
 deduplicated as (
-    {{ keep_first('cleaned', 'order_id', 'ordered_at desc, status, customer_id, currency, channel') }}
+    {{ keep_first_raw_row('cleaned', 'order_id', 'ordered_at desc, status, customer_id, currency, channel') }}
 ),
 
 final as (

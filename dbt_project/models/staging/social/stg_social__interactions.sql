@@ -9,11 +9,12 @@
     )
 }}
 
-with source as (
+-- Not materialized: the deduplication reads the cleaned rows twice (macros/keep_first.sql).
+with source as not materialized (
     {{ newly_loaded_rows(source('social', 'social_interactions'), 'trim(interaction_id)') }}
 ),
 
-cleaned as (
+cleaned as not materialized (
     select
         trim(interaction_id) as interaction_id,
         trim(customer_id) as customer_id,
@@ -21,7 +22,8 @@ cleaned as (
         lower(trim(interaction_type)) as interaction_type,
         case when nullif(trim(text), '') is not null then {{ dbt.hash('text') }} end as text_md5,
         occurred_at,
-        _loaded_at
+        _loaded_at,
+        _raw_row_id
     from source
     where
         nullif(trim(interaction_id), '') is not null
@@ -31,7 +33,7 @@ cleaned as (
 ),
 
 deduplicated as (
-    {{ keep_first(
+    {{ keep_first_raw_row(
         'cleaned',
         'interaction_id',
         'occurred_at, customer_id, interaction_type, platform, text_md5'

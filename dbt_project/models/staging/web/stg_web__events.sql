@@ -8,11 +8,12 @@
     )
 }}
 
-with source as (
+-- Not materialized: the deduplication reads the cleaned rows twice (macros/keep_first.sql).
+with source as not materialized (
     {{ newly_loaded_rows(source('web', 'web_events'), 'trim(event_id)') }}
 ),
 
-cleaned as (
+cleaned as not materialized (
     select
         trim(event_id) as event_id,
         nullif(trim(customer_id), '') as customer_id,
@@ -21,7 +22,8 @@ cleaned as (
         lower(trim(event_type)) as event_type,
         page_path,
         coalesce(nullif(lower(trim(device)), ''), 'unknown') as device,
-        _loaded_at
+        _loaded_at,
+        _raw_row_id
     from source
     where
         nullif(trim(event_id), '') is not null
@@ -30,7 +32,7 @@ cleaned as (
 ),
 
 deduplicated as (
-    {{ keep_first('cleaned', 'event_id', 'event_at, customer_id, anonymous_id, event_type, page_path') }}
+    {{ keep_first_raw_row('cleaned', 'event_id', 'event_at, customer_id, anonymous_id, event_type, page_path') }}
 ),
 
 final as (
