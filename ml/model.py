@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier
 
 from ml.drift import DriftReference
+from ml.explain import row_major
 
 DRIFT_REFERENCE = "drift_reference.json"
 
@@ -45,8 +46,7 @@ class SegmentationModel:
 
     def assign(self, frame: pd.DataFrame) -> pd.DataFrame:
         """customer_id, segment_id, segment_name, confidence (the assigner's probability)."""
-        inputs = frame[self.explain_features].astype(float)
-        probabilities = self.assigner.predict_proba(inputs)
+        probabilities = self.assigner.predict_proba(row_major(frame[self.explain_features]))
         best = probabilities.argmax(axis=1)
         segment_ids = self.assigner.classes_[best].astype(int)
         names = {segment_id: segment.name for segment_id, segment in self.segments.items()}

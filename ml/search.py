@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,8 @@ from threadpoolctl import threadpool_limits
 from ml.config import SegmentationConfig
 
 Assigner = Callable[[np.ndarray], np.ndarray]
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 RANKED_SCORES: dict[str, bool] = {
     "silhouette": True,
     "calinski_harabasz": True,
@@ -177,10 +179,12 @@ def _gmm_k_by_bic(matrix: np.ndarray, config: SegmentationConfig) -> tuple[int, 
     """The number of mixture components with the lowest BIC, swept on the costly-fit sample."""
     sample = _subsample(matrix, config.costly_fit_sample, config.random_state)
     low, high = config.k_range
-    bic = {
-        k: float(_fit_mixture(k, config.random_state, sample).bic(sample))
-        for k in range(low, high + 1)
-    }
+    ks = list(range(low, high + 1))
+
+    def bic_of(k: int) -> float:
+        return float(_fit_mixture(k, config.random_state, sample).bic(sample))
+
+    bic = dict(zip(ks, _on_every_core(bic_of, ks), strict=True))
     return min(bic, key=bic.__getitem__), bic
 
 
@@ -257,9 +261,8 @@ def _fitted_and_scored(
     fitter: CandidateFitter,
     silhouette: Silhouette,
 ) -> list[Candidate]:
-    """Every candidate fitted and scored, in the order of `specs`, one per core at a time, each
-    on one thread of BLAS and OpenMP: the fits are small and their numeric code releases the GIL,
-    so candidates side by side use the cores better than one candidate's threads do."""
+    """Every candidate fitted and scored, in the order of `specs`, one per core at a time (see
+    `_on_every_core`), in the order `_start_order` gives."""
 
     def fitted(spec: tuple[str, dict[str, Any]]) -> Candidate:
         algorithm, params = spec
@@ -268,8 +271,42 @@ def _fitted_and_scored(
         _score(candidate, sample, fitter, silhouette)
         return candidate
 
+    started = _start_order(specs)
+    candidates = _on_every_core(fitted, [specs[position] for position in started])
+    by_position = dict(zip(started, candidates, strict=True))
+    return [by_position[position] for position in range(len(specs))]
+
+
+def _start_order(specs: list[tuple[str, dict[str, Any]]]) -> list[int]:
+    """Positions in `specs` in the order to start them: the first Ward candidate, KMeans from the
+    largest k, the mixture, HDBSCAN, then the other Ward candidates. The first Ward candidate
+    builds the trees (on the sample and its bootstrap resamples) that every other k reuses from
+    the cache, so those start last, when it has ended. Ward and HDBSCAN hold the GIL most of the
+    time, so they should run beside KMeans and the mixture, whose numeric code releases it, rather
+    than beside each other. In the order of `specs`, two Ward candidates built the same trees side
+    by side and HDBSCAN ran alone at the end (fitting and scoring on 20,000 rows of 1M customers:
+    18.5 s -> 14.5-15.9 s)."""
+    first_ward = next(
+        (position for position, (algorithm, _) in enumerate(specs) if algorithm == "ward"), None
+    )
+    order = {"kmeans": 1, "gmm": 2, "hdbscan": 3, "ward": 4}
+
+    def rank(position: int) -> tuple[int, int]:
+        algorithm, params = specs[position]
+        if position == first_ward:
+            return (0, 0)
+        return (order[algorithm], -params.get("k", 0))
+
+    return sorted(range(len(specs)), key=rank)
+
+
+def _on_every_core(work: Callable[[Item], Result], items: list[Item]) -> list[Result]:
+    """`work` on each item, one item per core at a time (started in the order of `items`), each
+    on one thread of BLAS and OpenMP; the results in the order of `items`. The fits here are small
+    and their numeric code releases the GIL, so fits side by side use the cores better than one
+    fit's threads do."""
     with threadpool_limits(limits=1), ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool:
-        return list(pool.map(fitted, specs))
+        return list(pool.map(work, items))
 
 
 def rank_candidates(candidates: list[Candidate], order: tuple[str, ...]) -> list[Candidate]:

@@ -18,6 +18,7 @@ from ml.explain import (
     cross_validate,
     explainer_tree,
     importances,
+    row_major,
     segment_rules,
 )
 from ml.identity import Matching, match_segments, relabel, stability_ari
@@ -76,7 +77,7 @@ def train(
     explain_features = [name for name in columns if name not in config.categorical_features]
     inputs = features[explain_features].astype(float).reset_index(drop=True)
     explainer = explainer_tree(config).fit(inputs, labels.to_numpy())
-    assigner = assigner_model(config).fit(inputs, labels.to_numpy())
+    assigner = assigner_model(config).fit(row_major(inputs), labels.to_numpy())
     rows = _sample_positions(len(inputs), config.cv_sample, config.random_state)
     cv_inputs, cv_labels = inputs.iloc[rows], labels.to_numpy()[rows]
     explainer_cv = cross_validate(explainer, cv_inputs, cv_labels, config)
