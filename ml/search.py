@@ -261,8 +261,8 @@ def _fitted_and_scored(
     fitter: CandidateFitter,
     silhouette: Silhouette,
 ) -> list[Candidate]:
-    """Every candidate fitted and scored, in the order of `specs`, one per core at a time (see
-    `_on_every_core`), in the order `_start_order` gives."""
+    """Every candidate fitted and scored, one per core at a time (see `_on_every_core`), started
+    in the order `_start_order` gives; returned in the order of `specs`."""
 
     def fitted(spec: tuple[str, dict[str, Any]]) -> Candidate:
         algorithm, params = spec
