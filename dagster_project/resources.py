@@ -3,7 +3,6 @@ alerts and dbt."""
 
 import datetime
 import json
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -14,8 +13,8 @@ from pathlib import Path
 import duckdb
 import yaml
 from dagster import ConfigurableResource, InitResourceContext
-from dagster_dbt import DbtCliResource
 
+from dagster_project.dbt_cli import LockedDbtCliResource, locked_dbt_executable
 from dagster_project.duckdb_files import create_if_missing
 from dagster_project.ingest.contract import RAW_SOURCES
 from dagster_project.ingest.mapping import Mapping, read_mapping
@@ -206,13 +205,6 @@ class AlertsResource(ConfigurableResource):
             return f"post failed: {error}"
 
 
-def _locked_dbt_executable() -> str:
-    """The dbt installed beside this interpreter (the locked version), even when the virtual
-    environment is not activated and `dbt` is not on PATH; otherwise whatever PATH finds."""
-    beside_python = Path(sys.executable).with_name("dbt")
-    return str(beside_python) if beside_python.exists() else "dbt"
-
-
 def warehouse_resource(settings: Settings) -> WarehouseResource:
     return WarehouseResource(
         path=str(settings.warehouse_path), memory_limit=settings.duckdb_memory_limit
@@ -239,9 +231,9 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
         "alerts": AlertsResource(
             path=str(settings.alerts_path), webhook_url=settings.alert_webhook_url
         ),
-        "dbt": DbtCliResource(
+        "dbt": LockedDbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),
             profiles_dir=str(DBT_PROJECT_DIR),
-            dbt_executable=_locked_dbt_executable(),
+            dbt_executable=locked_dbt_executable(),
         ),
     }
