@@ -93,7 +93,7 @@ def score_everyone(
     snapshot = model.drift_reference
     tally = DriftTally(snapshot) if snapshot is not None else None
     parts = []
-    for chunk in _feature_chunks(conn, model.explain_features, features):
+    for chunk in _feature_chunks(conn, model.features, features):
         assigned = model.assign(chunk)
         if tally is not None:
             tally.add(chunk, assigned["segment_id"])

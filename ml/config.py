@@ -91,7 +91,8 @@ class SegmentationConfig:
     within about a point even for a segment of 3 %, and each fold refits both models."""
     importance_sample: int = 5_000
     """Permutation importances use at most this many of them: every shuffle re-predicts with
-    the boosted assigner, and the ranking is settled well before the sample gets large."""
+    the assigner, preprocessing included, and the ranking is settled well before the sample gets
+    large."""
     min_identity_overlap: float = 0.5
     """A new cluster keeps a previous segment's id when at least this share (Jaccard) of the
     two memberships overlap; otherwise it is a new segment with a new id."""

@@ -1,9 +1,11 @@
 """Explaining and assigning segments with supervised models trained on the chosen labels.
 
-A shallow decision tree gives readable rules; a HistGradientBoosting classifier assigns segments
-(and a confidence) to any customer, including new ones, without refitting the clustering. Both
-train on the model features in their own units, with missing values left missing (both models
-handle them), so a rule reads "recency_days > 365" rather than a scaled number.
+A shallow decision tree gives readable rules: it trains on the model features in their own units,
+with missing values left missing, so a rule reads "recency_days > 365" rather than a scaled
+number. A multinomial logistic regression assigns segments (and a confidence) to any customer,
+including new ones, without refitting the clustering: it reads the customer through the model's
+own preprocessing, in the space the segments were found in, where they are separated by
+(nearly) straight borders.
 """
 
 from dataclasses import dataclass
@@ -11,13 +13,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.base import ClassifierMixin, clone
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.tree import DecisionTreeClassifier
 
 from ml.config import SegmentationConfig
+from ml.preprocessing import prepare_frame
 
 
 @dataclass(frozen=True)
@@ -39,33 +44,38 @@ def explainer_tree(config: SegmentationConfig) -> DecisionTreeClassifier:
     )
 
 
-def assigner_model(config: SegmentationConfig) -> HistGradientBoostingClassifier:
-    """Fifty boosting rounds of 63-leaf trees at a 0.3 learning rate. sklearn's defaults (0.1,
-    31 leaves) ran all 200 rounds on 200,000 customers: 40 s to fit and 48 s to score a million,
-    for 99.1 % agreement with the clusters on held-out customers; these settings reach 98.9 %
-    in 13 s and score a million in 15 s (2 cores, 1M-customer demo warehouse)."""
-    return HistGradientBoostingClassifier(
-        max_iter=50,
-        learning_rate=0.3,
-        max_leaf_nodes=63,
-        early_stopping=False,
-        random_state=config.random_state,
+def assigner_classifier() -> LogisticRegression:
+    """Nearest-centroid borders (KMeans, and Ward and HDBSCAN extended to everyone) are straight
+    lines in the clustering space, and a mixture's are gently curved. On 200,000 customers of
+    the 1M demo warehouse it agreed with the clusters on 99.8 % of held-out customers (KMeans,
+    k=7) and 98.5 % (a 6-component mixture), fitted in 2-5 s. The gradient-boosting assigner it
+    replaced, on the features in their own units, reached 98.9 % and 75 % in 8 s, and was
+    cross-validated and permuted at the same cost again."""
+    return LogisticRegression(max_iter=1_000)
+
+
+def assigner_pipeline(
+    preprocessor: Pipeline,
+    classifier: LogisticRegression,
+    columns: list[str],
+    categorical: list[str],
+) -> Pipeline:
+    """Customer features -> segment: the fitted preprocessing, then the fitted classifier."""
+    prepare = {"columns": columns, "categorical": categorical}
+    return Pipeline(
+        [
+            ("prepare", FunctionTransformer(prepare_frame, kw_args=prepare)),
+            ("preprocess", preprocessor),
+            ("classify", classifier),
+        ]
     )
-
-
-def row_major(features: pd.DataFrame) -> np.ndarray:
-    """The features as float64 rows laid out one after another (C order), as the models get them.
-    Each tree node a customer visits reads one of their values; pandas hands sklearn one column
-    after another, and scoring 200,000 customers with the assigner took 2.7 s that way, 1.8 s
-    this way."""
-    return np.ascontiguousarray(features.astype(float).to_numpy())
 
 
 def cross_validate(
     model: ClassifierMixin, features: pd.DataFrame, labels: np.ndarray, config: SegmentationConfig
 ) -> CrossValidation:
     folds = StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.random_state)
-    predicted = cross_val_predict(clone(model), row_major(features), labels, cv=folds)
+    predicted = cross_val_predict(clone(model), features.to_numpy(dtype=float), labels, cv=folds)
     segments = np.unique(labels)
     precision, recall, f1, support = precision_recall_fscore_support(
         labels, predicted, labels=segments, zero_division=0
@@ -89,7 +99,7 @@ def importances(
 ) -> pd.Series:
     """Permutation importance (drop in accuracy when a feature is shuffled), largest first."""
     result = permutation_importance(
-        model, row_major(features), labels, n_repeats=3, random_state=config.random_state, n_jobs=1
+        model, features, labels, n_repeats=3, random_state=config.random_state, n_jobs=1
     )
     return pd.Series(result.importances_mean, index=features.columns).sort_values(ascending=False)
 

@@ -14,12 +14,12 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.base import ClassifierMixin
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.tree import DecisionTreeClassifier
 
 from ml.drift import DriftReference
-from ml.explain import row_major
 
 DRIFT_REFERENCE = "drift_reference.json"
 
@@ -36,9 +36,9 @@ class Segment:
 class SegmentationModel:
     version: str
     features: list[str]  # the customer_features columns the model reads
-    explain_features: list[str]  # numeric ones, in their own units, for the tree and assigner
+    explain_features: list[str]  # numeric ones, in their own units, for the tree
     preprocessor: Pipeline  # fitted: features -> clustering space
-    assigner: HistGradientBoostingClassifier  # predicts segment ids
+    assigner: Pipeline  # fitted: features -> segment ids
     explainer: DecisionTreeClassifier  # readable rules
     segments: dict[int, Segment]
     drift_reference: DriftReference | None = None  # the training snapshot; None before drift
@@ -46,7 +46,7 @@ class SegmentationModel:
 
     def assign(self, frame: pd.DataFrame) -> pd.DataFrame:
         """customer_id, segment_id, segment_name, confidence (the assigner's probability)."""
-        probabilities = self.assigner.predict_proba(row_major(frame[self.explain_features]))
+        probabilities = self.assigner.predict_proba(frame)
         best = probabilities.argmax(axis=1)
         segment_ids = self.assigner.classes_[best].astype(int)
         names = {segment_id: segment.name for segment_id, segment in self.segments.items()}
@@ -83,6 +83,10 @@ class SegmentationModel:
     def load(cls, folder: Path) -> "SegmentationModel":
         fitted = joblib.load(folder / "model.joblib")
         features = json.loads((folder / "features.json").read_text())
+        if not isinstance(fitted["assigner"], Pipeline):
+            fitted["assigner"] = _reading_explain_features(
+                fitted["assigner"], features["explain_features"]
+            )
         metrics = json.loads((folder / "metrics.json").read_text())
         segments = [Segment(**item) for item in json.loads((folder / "segments.json").read_text())]
         drift_file = folder / DRIFT_REFERENCE
@@ -97,6 +101,21 @@ class SegmentationModel:
             metrics=metrics,
             **fitted,
         )
+
+
+def _reading_explain_features(classifier: ClassifierMixin, columns: list[str]) -> Pipeline:
+    """Models saved before 2026-12-04 assign with a gradient-boosting classifier fitted on the
+    explain features as float rows; this lets them score (and backfill) as they did."""
+    return Pipeline(
+        [
+            ("explain_features", FunctionTransformer(_float_rows, kw_args={"columns": columns})),
+            ("classify", classifier),
+        ]
+    )
+
+
+def _float_rows(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    return np.ascontiguousarray(frame[columns].astype(float).to_numpy())
 
 
 def _write_json(path: Path, value: object) -> None:

@@ -132,13 +132,12 @@ def build_preprocessor(columns: list[str], config: SegmentationConfig) -> Pipeli
     return pipeline
 
 
-def prepare_frame(
-    frame: pd.DataFrame, columns: list[str], config: SegmentationConfig
-) -> pd.DataFrame:
-    """The model columns with numeric ones as float (pandas nullable ints become NaN-aware)."""
+def prepare_frame(frame: pd.DataFrame, columns: list[str], categorical: list[str]) -> pd.DataFrame:
+    """The model columns with numeric ones as float (pandas nullable ints become NaN-aware) and
+    the `categorical` ones as objects with None for missing."""
     prepared = frame[columns].copy()
     for name in columns:
-        if name not in config.categorical_features:
+        if name not in categorical:
             prepared[name] = pd.to_numeric(prepared[name], errors="raise").astype(float)
         else:
             prepared[name] = prepared[name].astype(object).where(prepared[name].notna(), None)

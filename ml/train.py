@@ -14,11 +14,11 @@ from ml import drift
 from ml.config import SegmentationConfig
 from ml.explain import (
     CrossValidation,
-    assigner_model,
+    assigner_classifier,
+    assigner_pipeline,
     cross_validate,
     explainer_tree,
     importances,
-    row_major,
     segment_rules,
 )
 from ml.identity import Matching, match_segments, relabel, stability_ari
@@ -60,8 +60,10 @@ def train(
     previous: PreviousRun | None = None,
 ) -> TrainingReport:
     columns = model_features(features, config)
+    categorical = [name for name in columns if name in config.categorical_features]
     preprocessor = build_preprocessor(columns, config)
-    matrix = preprocessor.fit_transform(prepare_frame(features, columns, config)).to_numpy()
+    space = preprocessor.fit_transform(prepare_frame(features, columns, categorical))
+    matrix = space.to_numpy()
     customers = pd.Index(features["customer_id"])
     found = search(matrix, config, _incumbent(features, previous))
 
@@ -73,19 +75,21 @@ def train(
         previous.next_id if previous else 1,
     )
     labels = pd.Series(relabel(found.labels, matching.segment_ids), index=customers)
+    segment_ids = labels.to_numpy()
 
-    explain_features = [name for name in columns if name not in config.categorical_features]
+    explain_features = [name for name in columns if name not in categorical]
     inputs = features[explain_features].astype(float).reset_index(drop=True)
-    explainer = explainer_tree(config).fit(inputs, labels.to_numpy())
-    assigner = assigner_model(config).fit(row_major(inputs), labels.to_numpy())
+    explainer = explainer_tree(config).fit(inputs, segment_ids)
+    classifier = assigner_classifier().fit(space, segment_ids)
+    assigner = assigner_pipeline(preprocessor, classifier, columns, categorical)
     rows = _sample_positions(len(inputs), config.cv_sample, config.random_state)
-    cv_inputs, cv_labels = inputs.iloc[rows], labels.to_numpy()[rows]
-    explainer_cv = cross_validate(explainer, cv_inputs, cv_labels, config)
-    assigner_cv = cross_validate(assigner, cv_inputs, cv_labels, config)
+    explainer_cv = cross_validate(explainer, inputs.iloc[rows], segment_ids[rows], config)
+    # The preprocessing learnt no labels: only the classifier is refitted fold by fold.
+    assigner_cv = cross_validate(classifier, space.iloc[rows], segment_ids[rows], config)
     rows = _sample_positions(len(inputs), config.importance_sample, config.random_state)
-    ranked_features = importances(assigner, inputs.iloc[rows], labels.to_numpy()[rows], config)
+    ranked_features = importances(assigner, features[columns].iloc[rows], segment_ids[rows], config)
 
-    by_position = pd.Series(labels.to_numpy())  # aligned with `inputs`, which has a fresh index
+    by_position = pd.Series(segment_ids)  # aligned with `inputs`, which has a fresh index
     profiles = profile_table(inputs, by_position)
     differences = standardised_differences(inputs, by_position)
     segments = _segments(

@@ -121,7 +121,8 @@ def segmentation_model(
     customer_features, picks the most segments that reproduce under bootstrap (ties by mean rank
     over silhouette, Calinski-Harabasz, Davies-Bouldin and stability) or keeps the published
     model's segments while its structure still holds, keeps segment ids by matching them, and
-    trains a decision tree (rules) and a gradient-boosting assigner.
+    trains a decision tree (rules) and an assigner (logistic regression in the clustering
+    space).
     Saved as a new model version."""
     config = segmentation.config()
     with warehouse.connect(read_only=True) as conn:
