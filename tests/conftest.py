@@ -24,8 +24,8 @@ PII_HASH_KEY = "test-pseudonymisation-key"
 os.environ["SEG_PII_HASH_KEY"] = PII_HASH_KEY
 # Two test workers share the two cores (`-n 2` in pyproject's addopts). OpenMP's busy-waiting
 # threads (KMeans) over-subscribe them: training with the earlier gradient-boosting assigner ran
-# 30 times slower. The workers
-# start after this file is imported by the controller, and inherit one OpenMP thread each.
+# 30 times slower. The workers start after this file is imported by the controller, and inherit
+# one OpenMP thread each.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
