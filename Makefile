@@ -37,7 +37,7 @@ ui: $(MANIFEST)
 	$(UV) run --frozen dagster dev -h 127.0.0.1 -p 3000
 
 docs: .venv/.synced
-	$(UV) run --frozen python -m dagster_project.docs
+	$(UV) run --frozen python -m dagster_project.lib.data_docs_server
 
 sql: .venv/.synced
 	@test -f "$(SNAPSHOT)" || { echo "No published snapshot at $(SNAPSHOT) yet: run make run first."; exit 1; }

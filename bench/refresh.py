@@ -31,8 +31,8 @@ from dagster import DagsterEventType, DagsterInstance, EventLogEntry
 from bench.feature_equality import feature_differences
 from bench.process_memory import ProcessTreeMemory
 from bench.report import write_report
+from dagster_project.lib.settings import Settings
 from dagster_project.run import run_job, table_row_counts
-from dagster_project.settings import Settings
 from demo_data.generate import DemoSpec, generate
 
 RESULTS_DIR = Path(__file__).with_name("results")

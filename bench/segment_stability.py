@@ -25,8 +25,8 @@ import pandas as pd
 from dagster import DagsterInstance
 from sklearn.metrics import adjusted_rand_score
 
+from dagster_project.lib.settings import Settings
 from dagster_project.run import run_job
-from dagster_project.settings import Settings
 from demo_data.generate import GROUND_TRUTH_DIR, DemoSpec, generate
 
 GROWTH = 0.05

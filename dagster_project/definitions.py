@@ -1,25 +1,25 @@
-"""The Dagster code location: assembles assets, jobs, schedules, sensors and resources. No logic
-lives here."""
+"""The Dagster code location: assembles assets, checks, jobs, schedules, sensors and resources
+from `defs/`. No logic lives here."""
 
 from dagster import Definitions
 
-from dagster_project.assets.backfill import build_history_backfill
-from dagster_project.assets.enrichment import text_sentiment
-from dagster_project.assets.ingest import raw_table_checks, raw_tables
-from dagster_project.assets.quality import customer_features_baseline, customer_features_checks
-from dagster_project.assets.segmentation import segment_tables, segmentation_model
-from dagster_project.assets.serving import serving_snapshot
-from dagster_project.assets.transform import dbt_models
-from dagster_project.automation import (
+from dagster_project.defs.backfill import build_history_backfill
+from dagster_project.defs.dbt_models import dbt_models
+from dagster_project.defs.enrichment import text_sentiment
+from dagster_project.defs.ingest import raw_table_checks, raw_tables
+from dagster_project.defs.jobs import daily_refresh_job, full_refresh_job, retrain_job
+from dagster_project.defs.quality import customer_features_baseline, customer_features_checks
+from dagster_project.defs.resources import build_resources
+from dagster_project.defs.schedules import build_schedules
+from dagster_project.defs.segmentation import segment_tables, segmentation_model
+from dagster_project.defs.sensors import (
     build_landing_sensor,
-    build_schedules,
     drift_retrain_sensor,
     interrupted_runs_sensor,
     run_failure_alerts,
 )
-from dagster_project.jobs import daily_refresh_job, full_refresh_job, retrain_job
-from dagster_project.resources import build_resources
-from dagster_project.settings import Settings
+from dagster_project.defs.serving import serving_snapshot
+from dagster_project.lib.settings import Settings
 
 
 def build_definitions(settings: Settings) -> Definitions:

@@ -10,20 +10,30 @@ import argparse
 import os
 import sys
 import time
+from contextlib import AbstractContextManager
 
+import duckdb
 from dagster import DagsterInstance, ExecuteInProcessResult
 
 from dagster_project.definitions import build_definitions
-from dagster_project.feature_sources import feature_needs, unobserved_features
-from dagster_project.ingest.contract import RAW_SOURCES
-from dagster_project.ingest.loader import landing_files
-from dagster_project.interrupted import fail_interrupted_runs
-from dagster_project.jobs import daily_refresh_job, full_refresh_job, retrain_job
-from dagster_project.resources import warehouse_resource
-from dagster_project.settings import REPO_ROOT, Settings, resolve_as_of_date
+from dagster_project.defs.interrupted_runs import fail_interrupted_runs
+from dagster_project.defs.jobs import daily_refresh_job, full_refresh_job, retrain_job
+from dagster_project.lib import names
+from dagster_project.lib.duckdb_files import connect
+from dagster_project.lib.feature_sources import feature_needs, unobserved_features
+from dagster_project.lib.ingest.contract import RAW_SOURCES
+from dagster_project.lib.ingest.landing_files import landing_files
+from dagster_project.lib.settings import REPO_ROOT, Settings, resolve_as_of_date
 from demo_data.generate import DemoSpec, generate
 
-SUMMARY_SCHEMAS = ("raw", "enriched", "staging", "intermediate", "marts", "segments")
+SUMMARY_SCHEMAS = (
+    names.RAW_SCHEMA,
+    names.ENRICHED_SCHEMA,
+    names.STAGING_SCHEMA,
+    names.INTERMEDIATE_SCHEMA,
+    names.MARTS_SCHEMA,
+    names.SEGMENTS_SCHEMA,
+)
 
 
 def ensure_landing_data(settings: Settings) -> bool:
@@ -55,8 +65,7 @@ def run_job(
 
 
 def table_row_counts(settings: Settings) -> list[tuple[str, str, int]]:
-    warehouse = warehouse_resource(settings)
-    with warehouse.connect(read_only=True) as conn:
+    with _read_warehouse(settings) as conn:
         tables = conn.execute(
             "select schema_name, table_name from duckdb_tables() "
             "where list_contains(?, schema_name) order by schema_name, table_name",
@@ -70,9 +79,12 @@ def table_row_counts(settings: Settings) -> list[tuple[str, str, int]]:
 
 def features_without_data(settings: Settings) -> list[str]:
     """customer_features columns that are null for everyone: their source was not provided."""
-    warehouse = warehouse_resource(settings)
-    with warehouse.connect(read_only=True) as conn:
+    with _read_warehouse(settings) as conn:
         return unobserved_features(conn)
+
+
+def _read_warehouse(settings: Settings) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+    return connect(settings.warehouse_path, settings.duckdb_memory_limit, read_only=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in features_without_data(settings):
         by_source.setdefault(feature_needs()[name], []).append(name)
     print("Feature families without data (source not provided; null, left out of the model):")
-    for source, names in by_source.items() or [("none", ["every source was provided"])]:
-        print(f"  {source}: {', '.join(names)}")
+    for source, features in by_source.items() or [("none", ["every source was provided"])]:
+        print(f"  {source}: {', '.join(features)}")
     return 0
 
 

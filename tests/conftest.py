@@ -11,8 +11,8 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult
 
+from dagster_project.lib.settings import Settings
 from dagster_project.run import run_job
-from dagster_project.settings import Settings
 from demo_data.generate import DemoSpec, generate
 
 AS_OF = date(2026, 11, 20)

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from dagster_project.settings import DEFAULT_DUCKDB_MEMORY_LIMIT
+from dagster_project.lib.settings import DEFAULT_DUCKDB_MEMORY_LIMIT
 
 STATEMENT = Path(__file__).with_name("features.sql")
 

@@ -23,13 +23,13 @@ from dagster import (
     build_sensor_context,
 )
 
-from dagster_project.assets.segmentation import TRAINED_BECAUSE_TAG
-from dagster_project.automation import build_landing_sensor, run_failure_alerts
 from dagster_project.definitions import build_definitions
-from dagster_project.jobs import daily_refresh_job, full_refresh_job
-from dagster_project.resources import AlertsResource, LandingFolderResource
+from dagster_project.defs.jobs import daily_refresh_job, full_refresh_job
+from dagster_project.defs.resources import AlertsResource, LandingFolderResource
+from dagster_project.defs.sensors import build_landing_sensor, run_failure_alerts
+from dagster_project.lib.names import TRAINED_BECAUSE_TAG
+from dagster_project.lib.settings import Settings
 from dagster_project.run import run_job
-from dagster_project.settings import Settings
 from tests.conftest import duckdb_cli, settings_for
 
 

@@ -3,8 +3,8 @@
 import re
 import subprocess
 
-from dagster_project.dbt_cli import LockedDbtCliResource, locked_dbt_executable
-from dagster_project.settings import DBT_PROJECT_DIR
+from dagster_project.defs.dbt_cli import LockedDbtCliResource, locked_dbt_executable
+from dagster_project.lib.settings import DBT_PROJECT_DIR
 
 
 def test_version_is_that_of_the_dbt_it_runs() -> None:

@@ -7,8 +7,8 @@ import yaml
 from dagster import Definitions
 
 from dagster_project.definitions import defs
-from dagster_project.resources import WAREHOUSE_POOL
-from dagster_project.settings import REPO_ROOT, Settings
+from dagster_project.lib.names import WAREHOUSE_POOL
+from dagster_project.lib.settings import REPO_ROOT, Settings
 
 GROUPS = {
     "ingest",

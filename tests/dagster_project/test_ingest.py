@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from dagster import ExecuteInProcessResult, materialize
 
-from dagster_project.assets.ingest import RAW_SOURCES, raw_asset_key, raw_tables
-from dagster_project.resources import build_resources
-from dagster_project.settings import Settings
+from dagster_project.defs.ingest import RAW_SOURCES, raw_asset_key, raw_tables
+from dagster_project.defs.resources import build_resources
+from dagster_project.lib.settings import Settings
 from demo_data.generate import DemoSpec, generate
 from tests.conftest import settings_for
 

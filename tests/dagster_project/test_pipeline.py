@@ -4,7 +4,7 @@ import duckdb
 from dagster import AssetKey
 
 from dagster_project.definitions import defs
-from dagster_project.jobs import HISTORY_BACKFILL
+from dagster_project.lib.names import HISTORY_BACKFILL
 from tests.conftest import AS_OF, BuiltPipeline
 
 

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult
 
-from dagster_project.assets.segmentation import PUBLISHED_TABLES
+from dagster_project.defs.segmentation import PUBLISHED_TABLES
+from dagster_project.lib.settings import Settings
 from dagster_project.run import run_job
-from dagster_project.settings import Settings
 from demo_data.generate import DemoSpec, generate
 from tests.conftest import settings_for
 

@@ -8,9 +8,9 @@ import pytest
 from dagster import DagsterInstance, materialize
 from sklearn.metrics import adjusted_rand_score
 
-from dagster_project.assets.segmentation import PUBLISHED_TABLES, segment_tables, segmentation_model
-from dagster_project.resources import build_resources
-from dagster_project.settings import Settings
+from dagster_project.defs.resources import build_resources
+from dagster_project.defs.segmentation import PUBLISHED_TABLES, segment_tables, segmentation_model
+from dagster_project.lib.settings import Settings
 from ml.model import SegmentationModel
 from tests.conftest import BuiltPipeline, settings_for
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.ingest.contract import RAW_SOURCES as SOURCES
-from dagster_project.ingest.loader import LandingFileError
-from dagster_project.ingest.mapping import SourceMappingError, read_mapping
-from dagster_project.ingest.user_files import load_mapped
+from dagster_project.lib.ingest.contract import RAW_SOURCES as SOURCES
+from dagster_project.lib.ingest.errors import InputFileError
+from dagster_project.lib.ingest.mapped_load import load_mapped
+from dagster_project.lib.ingest.mapping import SourceMappingError, read_mapping
 
 LOADED_AT = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -118,9 +118,9 @@ def loaded_warehouse(tmp_path: Path) -> Path:
     return tmp_path / "w.duckdb"
 
 
-def fails_to_load(mapping: Path, warehouse: Path) -> LandingFileError:
+def fails_to_load(mapping: Path, warehouse: Path) -> InputFileError:
     before = published_orders(warehouse)
-    with pytest.raises(LandingFileError) as raised:
+    with pytest.raises(InputFileError) as raised:
         load(mapping, warehouse)
     assert published_orders(warehouse) == before
     assert str(mapping.parent / "sales.csv") in str(raised.value)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from dagster import materialize
 
-from dagster_project.assets.enrichment import text_sentiment
-from dagster_project.assets.ingest import raw_tables
-from dagster_project.resources import build_resources
-from dagster_project.settings import DBT_PROJECT_DIR, Settings
+from dagster_project.defs.enrichment import text_sentiment
+from dagster_project.defs.ingest import raw_tables
+from dagster_project.defs.resources import build_resources
+from dagster_project.lib.settings import DBT_PROJECT_DIR, Settings
 
 DBT = str(Path(sys.executable).with_name("dbt"))
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.resources import warehouse_resource
-from dagster_project.settings import Settings
+from dagster_project.defs.resources import warehouse_resource
+from dagster_project.lib.settings import Settings
 from tests.conftest import settings_for
 from tests.dbt.conftest import artifact, dbt_build, dbt_command, load_raw
 

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dagster_project.settings import Settings
+from dagster_project.lib.settings import Settings
 from demo_data.split import split_day
 from tests.conftest import AS_OF, settings_for
 from tests.dbt.conftest import dbt_build, dbt_command, load_raw

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dagster_project.ingest.contract import RAW_SOURCES
+from dagster_project.lib.ingest.contract import RAW_SOURCES
 from demo_data.generate import GROUND_TRUTH_DIR, SOURCES, DemoSpec, generate
 from demo_data.personas import PERSONAS
 

@@ -25,7 +25,7 @@ import duckdb
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
-from dagster_project.settings import REPO_ROOT, Settings
+from dagster_project.lib.settings import REPO_ROOT, Settings
 from tests.conftest import AS_OF, QUICK_TRAINING, BuiltPipeline
 from tests.e2e.forked_refresh import start_refresh
 from tests.e2e.snapshot_reader import read_once

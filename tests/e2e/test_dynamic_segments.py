@@ -21,14 +21,14 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, RunRequest, build_sensor_context, materialize
 
-from dagster_project.assets.backfill import build_history_backfill
-from dagster_project.assets.segmentation import TRAINED_BECAUSE_TAG
-from dagster_project.automation import drift_retrain_sensor
 from dagster_project.definitions import build_definitions
-from dagster_project.jobs import daily_refresh_job, full_refresh_job, retrain_job
-from dagster_project.resources import build_resources
+from dagster_project.defs.backfill import build_history_backfill
+from dagster_project.defs.jobs import daily_refresh_job, full_refresh_job, retrain_job
+from dagster_project.defs.resources import build_resources
+from dagster_project.defs.sensors import drift_retrain_sensor
+from dagster_project.lib.names import TRAINED_BECAUSE_TAG
+from dagster_project.lib.settings import Settings
 from dagster_project.run import run_job
-from dagster_project.settings import Settings
 from demo_data.split import split_day
 from ml.model import SegmentationModel
 from tests.conftest import AS_OF, QUICK_TRAINING, settings_for

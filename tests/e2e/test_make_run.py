@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dagster_project.lib.settings import REPO_ROOT, Settings
 from dagster_project.run import ensure_landing_data
-from dagster_project.settings import REPO_ROOT, Settings
 from tests.conftest import duckdb_cli
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 from dagster import DagsterInstance
 
+from dagster_project.lib.settings import REPO_ROOT
 from dagster_project.run import run_job
-from dagster_project.settings import REPO_ROOT
 from tests.conftest import settings_for
 
 EXAMPLE = REPO_ROOT / "examples" / "online_retail"

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance
 
+from dagster_project.lib.settings import REPO_ROOT, Settings
+from dagster_project.lib.snapshot import SERVED_TABLES, publish_snapshot
 from dagster_project.run import run_job
-from dagster_project.serving import SERVED_TABLES, publish_snapshot
-from dagster_project.settings import REPO_ROOT, Settings
 from tests.conftest import AS_OF, QUICK_TRAINING, BuiltPipeline
 
 READERS = 4

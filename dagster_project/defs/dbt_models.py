@@ -1,0 +1,98 @@
+"""dbt models as assets: staging, intermediate and marts, built and tested by `dbt build`."""
+
+import json
+import shutil
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import duckdb
+from dagster import AssetExecutionContext, AssetKey, AssetMaterialization, Output
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from dagster_project.defs.dbt_project import SegmentsDbtTranslator, dbt_project
+from dagster_project.defs.metadata import table_metadata
+from dagster_project.defs.resources import (
+    AsOfDateResource,
+    DataQualityResource,
+    WarehouseResource,
+)
+from dagster_project.lib.ingest.load_log import clear_rebuilds, pending_rebuilds
+from dagster_project.lib.names import WAREHOUSE_POOL
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=SegmentsDbtTranslator(),
+    pool=WAREHOUSE_POOL,
+)
+def dbt_models(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    as_of: AsOfDateResource,
+    quality: DataQualityResource,
+) -> Iterator[Any]:
+    """Runs `dbt build` (models, tests, unit tests) on the warehouse as of the configured date.
+    Staging models of orders, order lines and events are incremental (only newly loaded rows);
+    after a load that deleted or replaced raw rows the build is a full refresh, once."""
+    thresholds = quality.thresholds()
+    with warehouse.connect(read_only=True) as conn:
+        rebuilds = pending_rebuilds(conn)
+    dbt_vars = {
+        "warehouse_path": warehouse.path,
+        "duckdb_memory_limit": warehouse.memory_limit,
+        "as_of_date": as_of.resolve().isoformat(),
+        # dbt cleans and tests with the same tolerances as the raw checks.
+        "future_tolerance_hours": thresholds.future_tolerance_hours,
+        "max_dirty_row_share": thresholds.max_dirty_row_share,
+    }
+    context.log.info(f"dbt vars: {dbt_vars}")
+    full_refresh = ["--full-refresh"] if rebuilds else []
+    for source, reason in rebuilds:
+        context.log.info(f"Full refresh: raw.{source} {reason}")
+    invocation = dbt.cli(
+        ["build", *full_refresh, "--vars", json.dumps(dbt_vars)],
+        context=context,
+        raise_on_error=False,
+    )
+    # dbt holds the DuckDB write lock until it exits; only then can the tables be read, through one
+    # short-lived connection (dagster-dbt's own fetchers would keep a connection open in-process).
+    events = list(invocation.stream())
+    with warehouse.connect(read_only=True) as conn:
+        for event in events:
+            yield _with_table_metadata(conn, invocation.manifest, event)
+    error = invocation.get_error()
+    if error is not None:
+        raise error
+    if rebuilds and _builds_all_incremental_models(context, invocation.manifest):
+        with warehouse.connect() as conn:
+            clear_rebuilds(conn)
+    # Each run gets its own target folder; keep it only when it explains a failure.
+    shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+
+def _builds_all_incremental_models(
+    context: AssetExecutionContext, manifest: Mapping[str, Any]
+) -> bool:
+    """Whether this run rebuilt every incremental model, so pending rebuilds are done."""
+    incremental = {
+        AssetKey(node["name"])
+        for node in manifest["nodes"].values()
+        if node["config"].get("materialized") == "incremental"
+    }
+    return incremental <= context.selected_asset_keys
+
+
+def _with_table_metadata(
+    conn: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any], event: Any
+) -> Any:
+    """Row count and column schema of the table a model or seed materialized."""
+    if not isinstance(event, Output | AssetMaterialization):
+        return event
+    node = manifest["nodes"].get(event.metadata["unique_id"].value)
+    if node is None or node["config"].get("materialized") not in ("table", "seed", "incremental"):
+        return event
+    return event.with_metadata(
+        {**event.metadata, **table_metadata(conn, node["schema"], node["alias"])}
+    )

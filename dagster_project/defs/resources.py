@@ -1,0 +1,170 @@
+"""Dagster resources: the warehouse, its published snapshot, the landing folder, the as-of date,
+data quality, segmentation, alerts and dbt. Each is configuration plus a thin call into `lib/`,
+so the UI shows where a setting came from."""
+
+import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import yaml
+from dagster import ConfigurableResource, InitResourceContext
+
+from dagster_project.defs.dbt_cli import LockedDbtCliResource, locked_dbt_executable
+from dagster_project.defs.interrupted_runs import process_tag
+from dagster_project.lib import duckdb_files, model_store
+from dagster_project.lib.alerts import RunFailure, record_failure
+from dagster_project.lib.ingest.contract import RAW_SOURCES
+from dagster_project.lib.ingest.mapping import Mapping, read_mapping
+from dagster_project.lib.settings import (
+    DBT_PROJECT_DIR,
+    DEFAULT_DUCKDB_MEMORY_LIMIT,
+    Settings,
+    resolve_as_of_date,
+)
+from dagster_project.lib.snapshot import Snapshot, publish_snapshot
+from data_checks.thresholds import Thresholds
+from data_checks.validation import Validator
+from ml.config import SegmentationConfig
+from ml.model import SegmentationModel
+
+
+class WarehouseResource(ConfigurableResource):
+    """The DuckDB warehouse file. Connections are short-lived and never held across a dbt run."""
+
+    path: str
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT  # DuckDB's, e.g. "3GB"; dbt gets it too
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Tags the run with the process that writes, so that if it dies the run can be failed
+        and its pool slot freed (interrupted_runs.py)."""
+        if context.instance is not None and context.run is not None:
+            context.instance.add_run_tags(context.run.run_id, process_tag())
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        with duckdb_files.connect(Path(self.path), self.memory_limit, read_only) as conn:
+            yield conn
+
+
+class ServingResource(ConfigurableResource):
+    """The read-only snapshot SQL users open, written aside and swapped in (lib/snapshot.py)."""
+
+    path: str
+
+    def publish(self, warehouse: WarehouseResource, run_id: str) -> Snapshot:
+        with warehouse.connect(read_only=True) as conn:
+            return publish_snapshot(conn, Path(self.path), run_id)
+
+
+class DataQualityResource(ConfigurableResource):
+    """Great Expectations: thresholds, and the project whose Data Docs site records every result."""
+
+    docs_dir: str
+    docs_url: str
+    thresholds_file: str = ""
+
+    def thresholds(self) -> Thresholds:
+        return (
+            Thresholds.from_yaml(Path(self.thresholds_file))
+            if self.thresholds_file
+            else Thresholds()
+        )
+
+    def validator(self) -> Validator:
+        return Validator(Path(self.docs_dir))
+
+    def page_url(self, page: Path) -> str:
+        """The page's address on the site that `make docs` serves."""
+        site = Validator.site_root(Path(self.docs_dir))
+        return f"{self.docs_url.rstrip('/')}/{page.relative_to(site).as_posix()}"
+
+
+class SegmentationResource(ConfigurableResource):
+    """Segmentation settings, and the folder of versioned model artifacts (lib/model_store.py)."""
+
+    models_dir: str
+    config_file: str = ""
+
+    def config(self) -> SegmentationConfig:
+        if not self.config_file:
+            return SegmentationConfig()
+        overrides = yaml.safe_load(Path(self.config_file).read_text()) or {}
+        return SegmentationConfig.from_mapping(overrides, source=self.config_file)
+
+    def save(self, model: SegmentationModel) -> Path:
+        return model_store.save_model(Path(self.models_dir), model)
+
+    def current(self) -> SegmentationModel:
+        return model_store.current_model(Path(self.models_dir))
+
+    def load(self, version: str) -> SegmentationModel:
+        return model_store.load_model(Path(self.models_dir), version)
+
+
+class LandingFolderResource(ConfigurableResource):
+    """Where raw files come from: the landing folder, with one subfolder of Parquet files per raw
+    source, or the user's own files described by a source-mapping file."""
+
+    path: str
+    source_config: str = ""
+
+    def mapping(self) -> Mapping | None:
+        if not self.source_config:
+            return None
+        return read_mapping(Path(self.source_config), RAW_SOURCES)
+
+
+class AsOfDateResource(ConfigurableResource):
+    """The day features describe (YYYY-MM-DD); empty means the current UTC date of each run."""
+
+    date: str = ""
+
+    def resolve(self) -> datetime.date:
+        return resolve_as_of_date(self.date)
+
+
+class AlertsResource(ConfigurableResource):
+    """Where failed runs go (lib/alerts.py): a DuckDB file of their own, and a webhook."""
+
+    path: str
+    webhook_url: str = ""
+
+    def record(self, failure: RunFailure) -> str:
+        """Stores the failure and posts it; returns what happened to the post."""
+        return record_failure(Path(self.path), failure, self.webhook_url)
+
+
+def warehouse_resource(settings: Settings) -> WarehouseResource:
+    return WarehouseResource(
+        path=str(settings.warehouse_path), memory_limit=settings.duckdb_memory_limit
+    )
+
+
+def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
+    return {
+        "warehouse": warehouse_resource(settings),
+        "serving": ServingResource(path=str(settings.snapshot_path)),
+        "landing": LandingFolderResource(
+            path=str(settings.landing_dir), source_config=str(settings.source_config or "")
+        ),
+        "as_of": AsOfDateResource(date=settings.as_of_date),
+        "quality": DataQualityResource(
+            docs_dir=str(settings.quality_docs_dir),
+            docs_url=settings.quality_docs_url,
+            thresholds_file=str(settings.quality_config or ""),
+        ),
+        "segmentation": SegmentationResource(
+            models_dir=str(settings.models_dir),
+            config_file=str(settings.segmentation_config or ""),
+        ),
+        "alerts": AlertsResource(
+            path=str(settings.alerts_path), webhook_url=settings.alert_webhook_url
+        ),
+        "dbt": LockedDbtCliResource(
+            project_dir=str(DBT_PROJECT_DIR),
+            profiles_dir=str(DBT_PROJECT_DIR),
+            dbt_executable=locked_dbt_executable(),
+        ),
+    }

@@ -1,1 +1,0 @@
-"""Loading landing files into the warehouse's raw schema."""

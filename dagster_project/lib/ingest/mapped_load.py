@@ -1,0 +1,110 @@
+"""Loading a user's files through a source mapping: every file checked first, then the raw tables
+replaced in one transaction (a mapping replaces tables whole, so dbt rebuilds once after it)."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.lib.ingest.contract import RawSource
+from dagster_project.lib.ingest.errors import InputFileError
+from dagster_project.lib.ingest.load_log import (
+    LoadedTable,
+    ensure_tables,
+    record_files,
+    request_rebuild,
+)
+from dagster_project.lib.ingest.mapped_checks import (
+    Cleaning,
+    check_file,
+    check_mapped_columns,
+    cleaning_counts,
+    count_rows,
+)
+from dagster_project.lib.ingest.mapped_sql import source_select
+from dagster_project.lib.ingest.mapping import Mapping, SourceMapping, UserFiles
+from dagster_project.lib.names import RAW_SCHEMA
+
+REPLACED = "loaded from the source mapping, which replaces the table whole"
+
+
+def load_mapped(
+    conn: duckdb.DuckDBPyConnection,
+    mapping: Mapping,
+    sources: Sequence[RawSource],
+    loaded_at: datetime,
+) -> tuple[list[LoadedTable], dict[str, Cleaning]]:
+    """Replaces the raw tables of `sources`, all or nothing, after checking every file: mapped
+    ones from the user's files, the others with empty tables (the source was not provided, so
+    its features are null downstream). Returns the tables and, per file entry, what its cleaning
+    rules removed."""
+    mapped = {m.source.table: m for m in mapping.sources}
+    plans = [
+        (mapped[source.table], _matched_paths(mapped[source.table].files))
+        for source in sources
+        if source.table in mapped
+    ]
+    entries = {m.files.name: (m.files, paths) for m, paths in plans}  # a file may feed several
+    for files, paths in entries.values():
+        for path in paths:
+            check_file(conn, files, path)
+    for source_mapping, paths in plans:
+        for path in paths:
+            check_mapped_columns(conn, source_mapping, path)
+    cleaning = {
+        name: cleaning_counts(conn, files, paths) for name, (files, paths) in entries.items()
+    }
+    absent = [source for source in sources if source.table not in mapped]
+    ensure_tables(conn)
+    conn.execute("begin transaction")
+    try:
+        loaded = [_replace(conn, m, paths, loaded_at) for m, paths in plans]
+        loaded += [_replace_unmapped(conn, source) for source in absent]
+        for table in loaded:
+            # Replaced whole: the landing-file log no longer applies, and dbt must rebuild.
+            record_files(conn, table.table, {}, set(), loaded_at)
+            request_rebuild(conn, table.table, REPLACED, loaded_at)
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    return loaded, cleaning
+
+
+def _matched_paths(files: UserFiles) -> list[Path]:
+    paths = files.paths()
+    if not paths:
+        raise InputFileError(
+            files.pattern, f"no file matches files.{files.name}.path in the source mapping."
+        )
+    return paths
+
+
+def _replace(
+    conn: duckdb.DuckDBPyConnection, source: SourceMapping, paths: list[Path], loaded_at: datetime
+) -> LoadedTable:
+    table = f"{RAW_SCHEMA}.{source.source.table}"
+    conn.execute(
+        f"create or replace table {table} as select *, ? as _source_file, "
+        f"cast(? as timestamp with time zone) as _loaded_at from ({source_select(source, paths)})",
+        [str(source.files.pattern), loaded_at],
+    )
+    rows = count_rows(conn, table)
+    return LoadedTable(source.source.table, rows, tuple(paths), tuple(paths), rows, REPLACED)
+
+
+def _replace_unmapped(conn: duckdb.DuckDBPyConnection, source: RawSource) -> LoadedTable:
+    """An empty table; except customers, who are the distinct customer ids of the orders (with
+    nothing else known about them), since every customer feature hangs off a customer row."""
+    table = f"{RAW_SCHEMA}.{source.table}"
+    columns = ", ".join(f'"{c.name}" {c.data_type}' for c in source.columns)
+    conn.execute(f"create or replace table {table} ({columns})")
+    if source.table == "customers":
+        conn.execute(
+            f"insert into {table} (customer_id, _source_file, _loaded_at) "
+            f"select customer_id, 'derived from {RAW_SCHEMA}.orders', any_value(_loaded_at) "
+            f"from {RAW_SCHEMA}.orders where customer_id is not null group by customer_id"
+        )
+    rows = count_rows(conn, table)
+    return LoadedTable(source.table, rows, (), (), rows, REPLACED)

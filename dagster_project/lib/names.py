@@ -1,0 +1,65 @@
+"""Names that the Dagster definitions (defs/) and the warehouse code (lib/) share: schemas,
+tables, asset keys, run tags, metadata keys and the writer pool. One place, so that renaming one
+is one edit. dbt sets its own schemas (dbt_project.yml); the ones here must agree with it.
+"""
+
+# Warehouse schemas.
+RAW_SCHEMA = "raw"
+ENRICHED_SCHEMA = "enriched"
+STAGING_SCHEMA = "staging"
+INTERMEDIATE_SCHEMA = "intermediate"
+MARTS_SCHEMA = "marts"
+SEGMENTS_SCHEMA = "segments"
+QUALITY_SCHEMA = "quality"
+POINT_IN_TIME_PREFIX = "pit_"
+"""A past day's rebuild writes intermediate and marts into pit_intermediate and pit_marts."""
+
+# The marts (their dbt model names are also their asset keys).
+CUSTOMER_FEATURES = "customer_features"
+DIM_CUSTOMERS = "dim_customers"
+CUSTOMER_FEATURES_TABLE = f"{MARTS_SCHEMA}.{CUSTOMER_FEATURES}"
+DIM_CUSTOMERS_TABLE = f"{MARTS_SCHEMA}.{DIM_CUSTOMERS}"
+POINT_IN_TIME_FEATURES_TABLE = POINT_IN_TIME_PREFIX + CUSTOMER_FEATURES_TABLE
+POINT_IN_TIME_DIM_CUSTOMERS_TABLE = POINT_IN_TIME_PREFIX + DIM_CUSTOMERS_TABLE
+
+# Tables of schema segments: the public interface for SQL users (DESIGN.md section 5). Each is
+# also the name of the asset that publishes it.
+CUSTOMER_SEGMENTS = "customer_segments"
+SEGMENT_PROFILES = "segment_profiles"
+SEGMENT_HISTORY = "segment_history"
+SEGMENT_TRANSITIONS = "segment_transitions"
+MODEL_RUNS = "model_runs"
+RFM_SEGMENTS = "rfm_segments"
+SCORING_RUNS = "scoring_runs"
+FEATURE_DRIFT = "feature_drift"
+BACKFILLED_TABLES = (SEGMENT_HISTORY, SEGMENT_TRANSITIONS, SCORING_RUNS, FEATURE_DRIFT)
+"""What publishing a past date (a backfill) writes; the other tables hold the current state."""
+
+# Other asset keys.
+TEXT_SENTIMENT = "text_sentiment"
+FEATURES_BASELINE = "customer_features_baseline"
+SEGMENTATION_MODEL = "segmentation_model"
+HISTORY_BACKFILL = "segment_history_backfill"
+SERVING_SNAPSHOT = "serving_snapshot"
+
+
+def raw_asset_name(table: str) -> str:
+    """The asset key of a raw table: raw_<table> (dbt's raw sources map onto these too)."""
+    return f"raw_{table}"
+
+
+# Run tags.
+TRAINED_BECAUSE_TAG = "segments/trained_because"
+"""Why segmentation_model trains in this run; set by the weekly schedule and the drift sensor."""
+LANDING_CHANGE_TAG = "segments/landing_change"
+"""Which landing files changed, on runs the landing sensor starts."""
+PROCESS_TAG = "segments/process"
+"""<host>:<pid> of the process executing the run, so that a dead run can be failed."""
+
+# Materialization metadata read by a sensor.
+RETRAIN_METADATA = "retrain_requested_because"
+"""On customer_segments: why the refresh asks for a retrain, or "no"."""
+
+WAREHOUSE_POOL = "duckdb_warehouse"
+"""DuckDB allows one writing process per file: every asset that writes the warehouse (the dbt
+subprocess included) runs in this Dagster pool, whose limit is 1 (.dagster_home/dagster.yaml)."""

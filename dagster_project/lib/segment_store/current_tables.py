@@ -1,0 +1,99 @@
+"""The tables of schema segments that hold the current state: every customer's segment
+(`customer_segments`), each segment's profile (`segment_profiles`) and the RFM baseline
+(`rfm_segments`). Replaced whole by each publish of the newest date."""
+
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from dagster_project.lib.names import (
+    CUSTOMER_FEATURES_TABLE,
+    CUSTOMER_SEGMENTS,
+    RFM_SEGMENTS,
+    SEGMENT_PROFILES,
+    SEGMENTS_SCHEMA,
+)
+from ml.model import SegmentationModel
+from ml.rfm import rfm_scores
+
+
+def replace_current(
+    conn: duckdb.DuckDBPyConnection,
+    model: SegmentationModel,
+    as_of_date: date,
+    assignments: str,
+) -> None:
+    """customer_segments, segment_profiles and rfm_segments of `as_of_date`, from the relation
+    `assignments` (customer_id, segment_id, segment_name, confidence) and customer_features."""
+    rfm = rfm_scores(
+        conn.execute(
+            f"select customer_id, recency_days, frequency, monetary from {CUSTOMER_FEATURES_TABLE}"
+        ).df()
+    )
+    conn.register("new_rfm", rfm)
+    try:
+        _replace_assignments(conn, model, as_of_date, assignments)
+        _replace_profiles(conn, model, assignments)
+        conn.execute(
+            f"create or replace table {SEGMENTS_SCHEMA}.{RFM_SEGMENTS} as "
+            "select *, cast(? as date) as as_of_date from new_rfm order by customer_id",
+            [as_of_date],
+        )
+    finally:
+        conn.unregister("new_rfm")
+
+
+def _replace_assignments(
+    conn: duckdb.DuckDBPyConnection, model: SegmentationModel, as_of_date: date, assignments: str
+) -> None:
+    conn.execute(
+        f"""
+        create or replace table {SEGMENTS_SCHEMA}.{CUSTOMER_SEGMENTS} as
+        select customer_id, cast(segment_id as integer) as segment_id, segment_name, confidence,
+               $version as model_version, $as_of as as_of_date, now() as assigned_at
+        from {assignments} order by customer_id
+        """,
+        {"version": model.version, "as_of": as_of_date},
+    )
+
+
+def _replace_profiles(
+    conn: duckdb.DuckDBPyConnection, model: SegmentationModel, assignments: str
+) -> None:
+    """Per segment: size, share, and each model feature's mean and lift over all customers."""
+    means = ", ".join(f"avg(f.{name}) as mean_{name}" for name in model.explain_features)
+    lifts = ", ".join(
+        f"s.mean_{name} / nullif(o.mean_{name}, 0) as lift_{name}"
+        for name in model.explain_features
+    )
+    overall = ", ".join(f"avg({name}) as mean_{name}" for name in model.explain_features)
+    described = pd.DataFrame(
+        [
+            {"segment_id": s.segment_id, "description": s.description, "rule": s.rule}
+            for s in model.segments.values()
+        ]
+    )
+    conn.register("segment_texts", described)
+    try:
+        conn.execute(
+            f"""
+            create or replace table {SEGMENTS_SCHEMA}.{SEGMENT_PROFILES} as
+            with per_segment as (
+                select a.segment_id, any_value(a.segment_name) as segment_name,
+                       count(*) as customers, {means}
+                from {assignments} as a join {CUSTOMER_FEATURES_TABLE} as f using (customer_id)
+                group by a.segment_id
+            ),
+            overall as (select {overall} from {CUSTOMER_FEATURES_TABLE})
+            select $version as model_version, s.segment_id, s.segment_name, t.description,
+                   t.rule, s.customers, s.customers / sum(s.customers) over () as share,
+                   s.* exclude (segment_id, segment_name, customers), {lifts}
+            from per_segment as s cross join overall as o
+            left join segment_texts as t using (segment_id)
+            order by s.segment_id
+            """,
+            {"version": model.version},
+        )
+    finally:
+        conn.unregister("segment_texts")
