@@ -13,7 +13,7 @@ import time
 from contextlib import AbstractContextManager
 
 import duckdb
-from dagster import DagsterInstance, ExecuteInProcessResult
+from dagster import DagsterEvent, DagsterEventType, DagsterInstance, ExecuteInProcessResult
 
 from dagster_project.definitions import build_definitions
 from dagster_project.defs.interrupted_runs import fail_interrupted_runs
@@ -87,6 +87,48 @@ def _read_warehouse(settings: Settings) -> AbstractContextManager[duckdb.DuckDBP
     return connect(settings.warehouse_path, settings.duckdb_memory_limit, read_only=True)
 
 
+def why_it_stopped(result: ExecuteInProcessResult) -> str:
+    """The failed data-quality checks, expectation by expectation (in words, with the column, how
+    many rows, a few offending keys and the Data Docs page), and any other failed step's error."""
+    failed_checks = [
+        event
+        for event in result.all_events
+        if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+        and not event.asset_check_evaluation_data.passed
+    ]
+    lines = []
+    if failed_checks:
+        lines.append(f"Stopped by {len(failed_checks)} failed data-quality check(s):")
+    for event in failed_checks:
+        check = event.asset_check_evaluation_data
+        lines.append(f"  {check.asset_key.to_user_string()} / {check.check_name}")
+        failures = check.metadata.get(names.FAILED_EXPECTATIONS_METADATA)
+        for failure in failures.value if failures else []:
+            lines += [
+                f"    - {failure['table']}: {failure['expectation']}: {failure['found']}",
+                f"      column: {failure['column'] or '(the table)'}; offending keys: "
+                f"{', '.join(failure['keys']) or 'none sampled'}",
+                f"      Data Docs: {failure['data_docs']}",
+            ]
+    explained = {event.step_key for event in failed_checks}
+    for event in result.get_step_failure_events():
+        if event.step_key not in explained:
+            lines.append(f"Step {event.step_key} failed: {_step_error(event)}")
+    if failed_checks:
+        lines.append(
+            "Fix the data (or a threshold in SEG_QUALITY_CONFIG) and run again; nothing after "
+            "the failed check ran, and the published segments are unchanged."
+        )
+    lines.append("The whole run is in the log above and in `make ui`.")
+    return "\n".join(lines)
+
+
+def _step_error(event: DagsterEvent) -> str:
+    failure = event.step_failure_data
+    described = failure.user_failure_data.description if failure.user_failure_data else None
+    return (described or (failure.error.message if failure.error else "")).strip()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dagster_project.run", description=__doc__)
     parser.add_argument(
@@ -108,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Run {run_id} was interrupted (its process is gone): marked failed.")
         result = run_job(settings, instance, job_name)
     if not result.success:
-        print(f"Run {result.run_id} failed; see `make ui` or the log above.", file=sys.stderr)
+        print(f"\nRun {result.run_id} failed.\n{why_it_stopped(result)}", file=sys.stderr)
         return 1
     print(f"\n{job_name} finished in {time.perf_counter() - started:.0f} s (run {result.run_id}).")
     print(f"Warehouse: {settings.warehouse_path}")

@@ -23,6 +23,7 @@ from great_expectations.datasource.fluent.sql_datasource import QueryAsset
 from great_expectations.expectations.expectation import Expectation
 
 from data_checks.duckdb_sql import DuckDBConnectionDatasource
+from data_checks.wording import in_words
 
 SAMPLE_ROWS = 5
 DATASOURCE = "warehouse"
@@ -55,22 +56,25 @@ class ExpectationOutcome:
     unexpected_count: int | None
     unexpected_percent: float | None
     observed_value: object
-    expected: str  # the expectation's bounds or value set, readable
+    expected: str  # the expectation in words, e.g. "unit_price must be > 0"
     sample: pd.DataFrame  # a few offending rows: their id and the values looked at
+    keys: tuple[str, ...]  # the offending rows' ids (the batch's row_id), as far as sampled
     docs_page: Path  # the Data Docs page of the validation this outcome belongs to
 
     def describe(self) -> str:
         where = ".".join([self.table, *self.columns[:1]]) + (
             f" (with {', '.join(self.columns[1:])})" if len(self.columns) > 1 else ""
         )
+        return f"{where}: {self.expected} ({self.expectation}): {self.found()}"
+
+    def found(self) -> str:
+        """What the validation saw: how many rows broke the expectation, or the observed value."""
         if self.unexpected_count is not None and self.element_count is not None:
-            found = (
+            return (
                 f"{self.unexpected_count:,} of {self.element_count:,} rows "
                 f"({self.unexpected_percent or 0:.3g} %) unexpected"
             )
-        else:
-            found = f"observed {_readable(self.observed_value)}"
-        return f"{where}: {self.expectation} {self.expected}: {found}"
+        return f"observed {_readable(self.observed_value)}"
 
 
 @dataclass(frozen=True)
@@ -149,8 +153,9 @@ class Validator:
     def _run(
         self, batch: Batch
     ) -> tuple[ValidationResultIdentifier, list[ExpectationValidationResult]]:
-        # GX binds expectations to their suite; copies keep a Batch reusable.
-        expectations = [copy.copy(expectation) for expectation in batch.expectations]
+        # GX binds expectations to their suite; copies keep a Batch reusable. Each gets its
+        # sentence as description, which the Data Docs show instead of GX's own template.
+        expectations = [_described(copy.copy(expectation)) for expectation in batch.expectations]
         suite = self.context.suites.add_or_update(
             gx.ExpectationSuite(name=batch.suite, expectations=expectations)
         )
@@ -190,6 +195,14 @@ class Validator:
         return asset.add_batch_definition_whole_table("whole table")
 
 
+def _described(expectation: Expectation) -> Expectation:
+    if not expectation.description:
+        expectation.description = in_words(
+            expectation.expectation_type, expectation.configuration.kwargs
+        )
+    return expectation
+
+
 def _outcome(batch: Batch, result: ExpectationValidationResult, page: Path) -> ExpectationOutcome:
     config = result.expectation_config
     kwargs = config.kwargs
@@ -198,6 +211,8 @@ def _outcome(batch: Batch, result: ExpectationValidationResult, page: Path) -> E
     ) or tuple(kwargs.get("column_list", ()))
     details = result.result or {}
     error = _error_message(result.exception_info or {})
+    sample = _sample(details)
+    keys = sample[batch.row_id] if batch.row_id in sample.columns else pd.Series(dtype=object)
     return ExpectationOutcome(
         table=batch.table,
         expectation=config.type,
@@ -207,8 +222,9 @@ def _outcome(batch: Batch, result: ExpectationValidationResult, page: Path) -> E
         unexpected_count=details.get("unexpected_count"),
         unexpected_percent=details.get("unexpected_percent"),
         observed_value=f"not evaluated: {error}" if error else details.get("observed_value"),
-        expected=_expected(kwargs),
-        sample=_sample(details),
+        expected=config.description or in_words(config.type, kwargs),
+        sample=sample,
+        keys=tuple(str(key) for key in keys),
         docs_page=page,
     )
 
@@ -221,23 +237,6 @@ def _error_message(info: dict) -> str | None:
     return next(
         (value.get("exception_message") for value in nested if value.get("raised_exception")), None
     )
-
-
-_BOUND_KEYS = (
-    "min_value",
-    "max_value",
-    "value",
-    "value_set",
-    "regex",
-    "sum_total",
-    "or_equal",
-    "mostly",
-)
-
-
-def _expected(kwargs: dict) -> str:
-    shown = {key: kwargs[key] for key in _BOUND_KEYS if kwargs.get(key) is not None}
-    return "(" + ", ".join(f"{key}={_readable(value)}" for key, value in shown.items()) + ")"
 
 
 def _readable(value: object) -> object:

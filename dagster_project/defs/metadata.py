@@ -7,6 +7,7 @@ import duckdb
 import pandas as pd
 from dagster import AssetCheckResult, AssetKey, MetadataValue, TableColumn, TableSchema
 
+from dagster_project.lib.names import FAILED_EXPECTATIONS_METADATA
 from data_checks.validation import ValidationResult
 
 PREVIEW_ROWS = 10
@@ -84,6 +85,19 @@ def check_result(
             "offending rows": MetadataValue.md(offending or "none"),
             "data docs": MetadataValue.url(page_url(result.main_docs_page)),
             "data docs pages": MetadataValue.md(pages),
+            FAILED_EXPECTATIONS_METADATA: MetadataValue.json(
+                [
+                    {
+                        "table": failure.table,
+                        "column": ", ".join(failure.columns),
+                        "expectation": failure.expected,
+                        "found": failure.found(),
+                        "keys": list(failure.keys),
+                        "data_docs": str(failure.docs_page),
+                    }
+                    for failure in result.failures
+                ]
+            ),
         },
     )
 

@@ -56,9 +56,12 @@ LANDING_CHANGE_TAG = "segments/landing_change"
 PROCESS_TAG = "segments/process"
 """<host>:<pid> of the process executing the run, so that a dead run can be failed."""
 
-# Materialization metadata read by a sensor.
+# Metadata read by a sensor or by `make run`.
 RETRAIN_METADATA = "retrain_requested_because"
 """On customer_segments: why the refresh asks for a retrain, or "no"."""
+FAILED_EXPECTATIONS_METADATA = "failed expectations, as data"
+"""On a data-quality check: each failed expectation (table, column, sentence, what was found,
+offending keys, Data Docs page) as JSON, which `make run` prints when a gate stops the run."""
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 """DuckDB allows one writing process per file: every asset that writes the warehouse (the dbt

@@ -145,6 +145,7 @@ def _schema_batch(table: str, contract: Mapping[str, str]) -> Batch:
             gxe.ExpectColumnDistinctValuesToContainSet(
                 column="column_and_type",
                 value_set=sorted(f"{name} {kind.lower()}" for name, kind in contract.items()),
+                description=f"{SCHEMA}.{table} must have every contract column with its type",
             )
         ],
     )

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult
 
+from dagster_project import run as dagster_run
 from dagster_project.defs.segmentation import PUBLISHED_TABLES
 from dagster_project.lib.settings import Settings
 from dagster_project.run import run_job
@@ -299,3 +300,37 @@ def test_an_empty_source_file_stops_at_the_loader(copy_of_good_run: Settings) ->
     assert "the file has no rows" in failure.step_failure_data.user_failure_data.description
     assert not result.get_asset_materialization_events()
     assert baseline_fingerprint(settings) == before
+
+
+def test_a_stopped_run_explains_the_failed_expectation_on_the_console(
+    copy_of_good_run: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`make run` on an export whose order lines include prices of 0: its last lines name the
+    table, the expectation in words (a strict bound: "> 0"), the column, the count, the
+    offending keys and the Data Docs page."""
+    settings = copy_of_good_run
+    path, items = frame(settings, "order_items")
+    zero = items.index[[5, 50, 500]]
+    items.loc[zero, "unit_price"] = 0.0
+    items.to_parquet(path)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("SEG_WAREHOUSE_PATH", str(settings.warehouse_path))
+    monkeypatch.setenv("SEG_LANDING_DIR", str(settings.landing_dir))
+    monkeypatch.setenv("SEG_AS_OF_DATE", settings.as_of_date)
+
+    assert dagster_run.main([]) == 1
+
+    report = capsys.readouterr().err.split("Run ")[-1]
+    assert "Stopped by 1 failed data-quality check(s):" in report
+    assert "raw_order_items / meets_raw_expectations" in report
+    assert "raw.order_items: unit_price must be > 0: 3 of " in report
+    assert "column: unit_price; offending keys: " in report
+    for order_id in items.loc[zero, "order_id"]:
+        assert order_id in report
+    (docs,) = [line.split("Data Docs: ")[1] for line in report.splitlines() if "Data Docs" in line]
+    assert "unit_price must be > 0" in Path(docs).read_text()  # GX writes the text as given

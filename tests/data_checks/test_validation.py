@@ -68,10 +68,32 @@ def test_failures_name_table_column_expectation_and_offending_rows(
     assert rate.sample.to_dict("records") == [
         {"click_through_rate": 1.7, "customer_id": "rate_high"}
     ]
+    assert rate.keys == ("rate_high",)
     assert "marts.customer_features.click_through_rate" in rate.describe()
-    assert "expect_column_values_to_be_between (min_value=0, max_value=1)" in result.summary()
+    assert "click_through_rate must be between 0 and 1 (expect_column_values_to_be_between)" in (
+        result.summary()
+    )
     assert result.main_docs_page.exists() and result.main_docs_page.suffix == ".html"
     assert (Validator.site_root(tmp_path / "quality") / "index.html").exists()
+
+
+def test_data_docs_say_what_the_console_says_strict_bounds_included(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """A strict bound reads "> 0" in the Data Docs too (GX's own template drops a 0 bound)."""
+    batch = Batch(
+        suite="marts.customer_features.strict",
+        table="marts.customer_features",
+        query="select customer_id, frequency from marts.customer_features",
+        expectations=[
+            gxe.ExpectColumnValuesToBeBetween(column="frequency", min_value=0, strict_min=True)
+        ],
+        row_id="customer_id",
+    )
+    result = Validator(tmp_path / "q").validate(conn, [batch])
+    (failure,) = result.failures
+    assert failure.expected == "frequency must be > 0"
+    assert "frequency must be > 0" in result.main_docs_page.read_text()
 
 
 def test_a_lost_customer_fails_against_dim_customers(

@@ -47,9 +47,7 @@ def contents(conn: duckdb.DuckDBPyConnection) -> tuple[list, list]:
     spells = conn.execute(
         f"select * from {history.HISTORY} order by customer_id, valid_from"
     ).fetchall()
-    moves = conn.execute(
-        f"select * from {history.TRANSITIONS} order by all nulls first"
-    ).fetchall()
+    moves = conn.execute(f"select * from {history.TRANSITIONS} order by all nulls first").fetchall()
     return spells, moves
 
 
