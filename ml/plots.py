@@ -19,15 +19,18 @@ def _png(figure: Figure) -> bytes:
 
 
 def k_selection_curves(candidates: pd.DataFrame) -> bytes:
-    """Each score against the number of segments, one line per algorithm."""
+    """Each score against the number of segments, one line per algorithm; a 2 x 2 grid, 640 px
+    wide, so the figure fits the Dagster UI's metadata dialog unscaled."""
     scores = ["silhouette", "calinski_harabasz", "davies_bouldin", "stability"]
-    figure = Figure(figsize=(4 * len(scores), 3))
-    axes = figure.subplots(1, len(scores))
+    figure = Figure(figsize=(8, 6))
+    axes = figure.subplots(2, 2).ravel()
     for axis, score in zip(axes, scores, strict=True):
         for algorithm, rows in candidates.groupby("algorithm"):
             rows = rows.dropna(subset=[score]).sort_values("segments")
             axis.plot(rows["segments"], rows[score], marker="o", label=algorithm)
-        axis.set_title(score.replace("_", " "))
+        axis.set_title(
+            score.replace("_", " ") + (" (lower is better)" if score == "davies_bouldin" else "")
+        )
         axis.set_xlabel("segments")
     axes[0].legend()
     return _png(figure)
