@@ -10,14 +10,15 @@ DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f
 MANIFEST := dbt_project/target/manifest.json
 SNAPSHOT := $(or $(SEG_SERVING_PATH),warehouse/segments.duckdb)
 
-.PHONY: run ui docs sql test bench lint format clean help
+.PHONY: run ui docs sql test test-fast bench lint format clean help
 
 help:
 	@echo "make run   - run the whole pipeline on the embedded DuckDB warehouse (demo data on first use)"
 	@echo "make ui    - Dagster UI on http://127.0.0.1:3000 with the same definitions"
 	@echo "make docs  - serve the data-quality Data Docs on http://127.0.0.1:3001"
 	@echo "make sql   - the duckdb CLI, read-only, on the published segments snapshot"
-	@echo "make test  - the test suite"
+	@echo "make test  - the whole test suite (what CI runs, after make lint)"
+	@echo "make test-fast - the tests without dbt builds, Dagster runs or a browser (under a minute)"
 	@echo "make bench SIZE=100000 - full refresh per stage against hand-SQL and pandas baselines"
 	@echo "make lint  - ruff check and format check"
 
@@ -45,6 +46,9 @@ sql: .venv/.synced
 
 test: $(MANIFEST)
 	$(UV) run --frozen pytest
+
+test-fast: $(MANIFEST)
+	$(UV) run --frozen pytest -m "not slow"
 
 SIZE ?= 100000
 bench: $(MANIFEST)

@@ -4,9 +4,13 @@ real daily refresh over one new day, and its report. No timing is asserted."""
 import json
 from pathlib import Path
 
+import pytest
+
 from bench.daily_refresh import STAGING_INCREMENTAL, main
 from demo_data.split import split_day
 from tests.conftest import AS_OF, QUICK_TRAINING
+
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
 
 
 def test_the_daily_benchmark_times_both_refreshes_and_counts_what_the_day_rebuilt(

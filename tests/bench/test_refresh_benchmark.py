@@ -6,11 +6,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from bench.feature_equality import feature_differences
 from bench.refresh import main, run_baseline
 from bench.report import render_markdown
 from tests.conftest import AS_OF, QUICK_TRAINING
+
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
 
 SIZE = 500
 REFRESH_STEPS = {

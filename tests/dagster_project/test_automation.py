@@ -32,6 +32,8 @@ from dagster_project.lib.settings import Settings
 from dagster_project.run import run_job
 from tests.conftest import duckdb_cli, settings_for
 
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
+
 
 def _settings(tmp_path: Path, **changes: object) -> Settings:
     return dataclasses.replace(settings_for(tmp_path, tmp_path / "landing"), **changes)

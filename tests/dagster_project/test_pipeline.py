@@ -1,11 +1,14 @@
 """A full materialization of every asset on demo data, in a temporary directory."""
 
 import duckdb
+import pytest
 from dagster import AssetKey
 
 from dagster_project.definitions import defs
 from dagster_project.lib.names import HISTORY_BACKFILL
 from tests.conftest import AS_OF, BuiltPipeline
+
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
 
 
 def test_every_asset_is_materialized(built_pipeline: BuiltPipeline) -> None:

@@ -23,6 +23,8 @@ from dagster_project.run import run_job
 from demo_data.generate import DemoSpec, generate
 from tests.conftest import settings_for
 
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
+
 AS_OF = date(2026, 11, 20)
 RAW_CHECK = "meets_raw_expectations"
 SEGMENTATION = {"segmentation_model", *PUBLISHED_TABLES}

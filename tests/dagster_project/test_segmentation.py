@@ -14,6 +14,8 @@ from dagster_project.lib.settings import Settings
 from ml.model import SegmentationModel
 from tests.conftest import BuiltPipeline, settings_for
 
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
+
 PERSONAL_DATA = {"email", "email_hash", "full_name", "phone", "phone_hash", "city", "birth_date"}
 
 

@@ -12,6 +12,8 @@ from dagster_project.lib.ingest.errors import InputFileError
 from dagster_project.lib.ingest.mapped_load import load_mapped
 from dagster_project.lib.ingest.mapping import SourceMappingError, read_mapping
 
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
+
 LOADED_AT = datetime(2026, 11, 23, tzinfo=UTC)
 
 ORDERS_ONLY = """

@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import AS_OF, PII_HASH_KEY
 
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
+
 FUTURE_TOLERANCE = "interval 24 hour"
 EVENT_SOURCES = [
     ("orders", "ordered_at", "staging.stg_shop__orders"),

@@ -11,6 +11,8 @@ from dagster_project.lib.settings import Settings
 from tests.conftest import settings_for
 from tests.dbt.conftest import artifact, dbt_build, dbt_command, load_raw
 
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
+
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory, demo_landing: Path) -> Settings:

@@ -23,6 +23,8 @@ from ml.sentiment import compound_scores
 from tests.conftest import PII_HASH_KEY, settings_for
 from tests.dbt.conftest import dbt_build, load_raw
 
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
+
 AS_OF = pd.Timestamp("2024-06-30").date()
 POSITIVE = "I love this shop, great service!"
 NEGATIVE = "Terrible, the parcel arrived broken."

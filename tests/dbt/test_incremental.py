@@ -18,6 +18,8 @@ from demo_data.split import split_day
 from tests.conftest import AS_OF, settings_for
 from tests.dbt.conftest import dbt_build, dbt_command, load_raw
 
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
+
 NEW_DAY = AS_OF - timedelta(days=1)  # the demo's last day of data
 # The history is built as of eight days before the new day, so its last week (a campaign's sends
 # included) is loaded but enters the as-of window only with the new day's build.

@@ -30,6 +30,8 @@ from tests.conftest import AS_OF, QUICK_TRAINING, BuiltPipeline
 from tests.e2e.forked_refresh import start_refresh
 from tests.e2e.snapshot_reader import read_once
 
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
+
 
 @dataclasses.dataclass(frozen=True)
 class Kill:

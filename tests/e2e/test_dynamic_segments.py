@@ -33,6 +33,8 @@ from demo_data.split import split_day
 from ml.model import SegmentationModel
 from tests.conftest import AS_OF, QUICK_TRAINING, settings_for
 
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
+
 NEW_DAY = AS_OF - timedelta(days=1)  # the demo's last day of data
 BACKFILLED = [NEW_DAY - timedelta(days=3), NEW_DAY - timedelta(days=5), NEW_DAY - timedelta(days=4)]
 SHIFTED_PERSONA = "loyal_high_spender"

@@ -7,9 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from dagster_project.lib.settings import REPO_ROOT, Settings
 from dagster_project.run import ensure_landing_data
 from tests.conftest import duckdb_cli
+
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
 
 
 def test_first_run_generates_demo_data_and_builds_everything(tmp_path: Path) -> None:

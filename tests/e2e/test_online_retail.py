@@ -7,11 +7,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import duckdb
+import pytest
 from dagster import DagsterInstance
 
 from dagster_project.lib.settings import REPO_ROOT
 from dagster_project.run import run_job
 from tests.conftest import settings_for
+
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
 
 EXAMPLE = REPO_ROOT / "examples" / "online_retail"
 SMALL_SAMPLE_SEGMENTATION = "algorithms: [kmeans]\nk_range: [2, 4]\nmin_stability: 0.6\n"

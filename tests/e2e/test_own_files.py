@@ -6,10 +6,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import duckdb
+import pytest
 from dagster import DagsterInstance
 
 from dagster_project.run import features_without_data, run_job
 from tests.conftest import AS_OF, settings_for
+
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
 
 MAPPING = """
 files:

@@ -9,9 +9,12 @@ across segment borders, so this test asserts identity, not the 20k bound.
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from bench.segment_stability import run_scenario
 from tests.conftest import AS_OF, DEMO_CUSTOMERS, DEMO_SEED
+
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
 
 
 def test_segments_keep_their_ids_through_a_month_and_new_customers(tmp_path: Path) -> None:

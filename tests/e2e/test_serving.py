@@ -21,6 +21,8 @@ from dagster_project.lib.snapshot import SERVED_TABLES, publish_snapshot
 from dagster_project.run import run_job
 from tests.conftest import AS_OF, QUICK_TRAINING, BuiltPipeline
 
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
+
 READERS = 4
 # Raw personal data, and the keyed hashes that would still single a person out.
 PERSONAL_DATA = re.compile(
