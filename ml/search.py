@@ -175,7 +175,7 @@ def search(
     its candidate (algorithm and parameters), refitted on this data, passes the share and
     stability gates, and each of its segments still holds the minimum share. Refitting instead
     moved about three times as many customers in a month of demo data, all of it boundary drift:
-    see the README's stability table."""
+    see the stability table in docs/segmentation.md."""
     positions = sample_positions(len(matrix), config.search_sample, config.random_state)
     sample = matrix[positions]
     with tempfile.TemporaryDirectory(prefix="ward-trees-") as cache_dir:

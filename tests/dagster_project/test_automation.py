@@ -176,7 +176,7 @@ def test_a_failed_run_is_recorded_and_posted(tmp_path: Path, webhook_url: str) -
         "posted: HTTP 200",
     )
     assert "no *.parquet files for source" in error
-    # Readable in the duckdb CLI installed with the project, as the README shows.
+    # Readable in the duckdb CLI installed with the project, as docs/querying.md shows.
     assert duckdb_cli(Path(alerts.path), "SELECT job_name, step_key FROM run_failures") == [
         "job_name,step_key",
         "daily_refresh,load_landing_files",

@@ -1,4 +1,4 @@
-"""Serving: the published snapshot SQL users open, the README's example queries on it, and
+"""Serving: the published snapshot SQL users open, docs/querying.md's example queries on it, and
 readers in other processes during a refresh."""
 
 import dataclasses
@@ -30,11 +30,10 @@ PERSONAL_DATA = re.compile(
 )
 
 
-def readme_queries() -> list[str]:
-    """The SQL blocks of the README's "Querying segments" section."""
-    readme = (REPO_ROOT / "README.md").read_text()
-    section = readme.split("## Querying segments", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```sql\n(.*?)```", section, flags=re.DOTALL)
+def documented_queries() -> list[str]:
+    """The SQL blocks of docs/querying.md, the guide for SQL users."""
+    guide = (REPO_ROOT / "docs" / "querying.md").read_text()
+    return re.findall(r"```sql\n(.*?)```", guide, flags=re.DOTALL)
 
 
 def published(snapshot: Path) -> tuple[str, str]:
@@ -109,8 +108,8 @@ def test_readers_in_other_processes_see_whole_publications_during_a_refresh(
         assert report["reads"] > 50
 
 
-def test_every_readme_query_returns_rows(refresh_under_readers: RefreshUnderReaders) -> None:
-    queries = readme_queries()
+def test_every_documented_query_returns_rows(refresh_under_readers: RefreshUnderReaders) -> None:
+    queries = documented_queries()
     assert len(queries) >= 6
     snapshot = refresh_under_readers.settings.snapshot_path
     with duckdb.connect(str(snapshot), read_only=True) as conn:
@@ -159,5 +158,5 @@ def test_segment_tables_are_reached_the_same_way_under_any_file_name(
         snapshot = publish_snapshot(conn, tmp_path / "published.duckdb", run_id="test")
     with duckdb.connect(str(snapshot.path), read_only=True) as conn:
         assert published(snapshot.path)[0] == snapshot.model_version
-        assert conn.execute(readme_queries()[0]).fetchall()
+        assert conn.execute(documented_queries()[0]).fetchall()
         assert conn.execute("select count(*) from marts.customer_features").fetchone()[0] > 0
