@@ -109,6 +109,7 @@ def run_benchmark(
     settings = Settings(
         warehouse_path=work / "warehouse" / "warehouse.duckdb",
         landing_dir=landing,
+        landing_settle_seconds=0,  # the benchmark writes its files before it runs
         as_of_date=as_of.isoformat(),
         demo_customers=0,
         demo_seed=seed,

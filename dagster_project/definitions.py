@@ -1,7 +1,7 @@
 """The Dagster code location: assembles assets, checks, jobs, schedules, sensors and resources
 from `defs/`. No logic lives here."""
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 
 from dagster_project.defs.backfill import build_history_backfill
 from dagster_project.defs.dbt_models import dbt_models
@@ -44,6 +44,8 @@ def build_definitions(settings: Settings) -> Definitions:
             run_failure_alerts,
         ],
         resources=build_resources(settings),
+        # One process per run: the warehouse lock is held by the run, not by each step.
+        executor=in_process_executor,
     )
 
 

@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from contextlib import AbstractContextManager
+from dataclasses import replace
 
 import duckdb
 from dagster import DagsterEvent, DagsterEventType, DagsterInstance, ExecuteInProcessResult
@@ -23,7 +24,12 @@ from dagster_project.lib.duckdb_files import connect
 from dagster_project.lib.feature_sources import feature_needs, unobserved_features
 from dagster_project.lib.ingest.contract import RAW_SOURCES
 from dagster_project.lib.ingest.landing_files import landing_files
-from dagster_project.lib.settings import REPO_ROOT, Settings, resolve_as_of_date
+from dagster_project.lib.settings import (
+    DEFAULT_LANDING_DIR,
+    REPO_ROOT,
+    Settings,
+    resolve_as_of_date,
+)
 from demo_data.generate import DemoSpec, generate
 
 SUMMARY_SCHEMAS = (
@@ -36,19 +42,35 @@ SUMMARY_SCHEMAS = (
 )
 
 
+class LandingFolderError(ValueError):
+    """The landing folder holds no landing files and is not one demo data may be written into."""
+
+
 def ensure_landing_data(settings: Settings) -> bool:
-    """Generate demo data into an empty landing folder, unless a source mapping names the user's
-    own files; True when it did."""
+    """Generate demo data into the landing folder when it has no files at all and it is the
+    default folder (or SEG_GENERATE_DEMO=1 asks for it); True when it did. A source mapping
+    names the user's own files: nothing is generated then."""
     if settings.source_config is not None or any(
         landing_files(settings.landing_dir, source) for source in RAW_SOURCES
     ):
         return False
+    folder = settings.landing_dir
+    held = [path for path in folder.rglob("*") if path.is_file()] if folder.is_dir() else []
+    if held or not (folder == DEFAULT_LANDING_DIR or settings.generate_demo):
+        raise LandingFolderError(
+            f"SEG_LANDING_DIR={folder} holds no landing files (<source>/*.parquet)"
+            + (f" but {len(held):,} other file(s)" if held else "")
+            + ". Nothing was generated and the warehouse is untouched. Check the path; for your "
+            "own CSV or JSON exports use a source mapping (SEG_SOURCE_CONFIG, docs/own-data.md)"
+            + ("" if held else "; to generate demo data into this folder, set SEG_GENERATE_DEMO=1")
+            + "."
+        )
     spec = DemoSpec(
         customers=settings.demo_customers,
         seed=settings.demo_seed,
         end_date=resolve_as_of_date(settings.as_of_date),
     )
-    generate(spec, settings.landing_dir)
+    generate(spec, folder)
     return True
 
 
@@ -138,12 +160,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     job_name = parser.parse_args(argv).job
     os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home"))
-    settings = Settings.from_env()
-    if ensure_landing_data(settings):
+    try:
+        settings = Settings.from_env()
+        generated = ensure_landing_data(settings)
+    except ValueError as error:  # settings refused: nothing ran
+        print(f"Refused: {error}", file=sys.stderr)
+        return 2
+    if generated:
         print(
             f"Landing folder was empty: generated demo data for {settings.demo_customers:,} "
             f"customers in {settings.landing_dir}"
         )
+        # The generator has finished writing: no file is in the middle of being written.
+        settings = replace(settings, landing_settle_seconds=0)
     started = time.perf_counter()
     with DagsterInstance.get() as instance:
         for run_id in fail_interrupted_runs(instance):

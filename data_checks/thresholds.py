@@ -5,13 +5,21 @@ Override any of them with a YAML file named by SEG_QUALITY_CONFIG, for example:
     max_null_share: 0.4
     max_null_share_by_column: {avg_sentiment: 0.99}
     row_count_band: 0.1
+
+Every value is checked before it is used (thresholds reach GX and dbt as numbers and column
+names): shares lie in [0, 1], hours and days are whole non-negative numbers, bands and
+tolerances are non-negative, and column names are plain identifiers.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
+
+IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -69,11 +77,50 @@ class Thresholds:
                 f"{path}: unknown threshold(s) {', '.join(unknown)}; "
                 f"known: {', '.join(sorted(known))}"
             )
-        if "band_features" in overrides:
-            overrides["band_features"] = tuple(overrides["band_features"])
-        if "max_null_share_by_column" in overrides:
-            overrides["max_null_share_by_column"] = {
+        checked = {name: _checked(path, name, value) for name, value in overrides.items()}
+        if "band_features" in checked:
+            checked["band_features"] = tuple(checked["band_features"])
+        if "max_null_share_by_column" in checked:
+            checked["max_null_share_by_column"] = {
                 **cls().max_null_share_by_column,
-                **overrides["max_null_share_by_column"],
+                **checked["max_null_share_by_column"],
             }
-        return replace(cls(), **overrides)
+        return replace(cls(), **checked)
+
+
+def _checked(path: Path, name: str, value: Any) -> Any:
+    """`value` when it has the type and range of threshold `name`; else a ValueError naming the
+    file and the key."""
+
+    def refuse(expected: str) -> ValueError:
+        return ValueError(f"{path}, key '{name}': expected {expected}, got {value!r}")
+
+    if name == "band_features":
+        if not isinstance(value, list) or not all(_is_identifier(v) for v in value):
+            raise refuse("a list of feature column names")
+        return value
+    if name == "max_null_share_by_column":
+        if not isinstance(value, dict) or not all(
+            _is_identifier(k) and _is_share(v) for k, v in value.items()
+        ):
+            raise refuse("a mapping of column name to a share between 0 and 1")
+        return value
+    if name.endswith(("_hours", "_days")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise refuse("a whole number >= 0")
+        return value
+    if "share" in name:
+        if not _is_share(value):
+            raise refuse("a share between 0 and 1")
+        return float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise refuse("a number >= 0")
+    return float(value)
+
+
+def _is_share(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and 0 <= value <= 1
+
+
+def _is_identifier(value: Any) -> bool:
+    return isinstance(value, str) and IDENTIFIER.fullmatch(value) is not None

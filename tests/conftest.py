@@ -42,6 +42,8 @@ def settings_for(root: Path, landing_dir: Path, as_of: date = AS_OF) -> Settings
         as_of_date=as_of.isoformat(),
         demo_customers=DEMO_CUSTOMERS,
         demo_seed=DEMO_SEED,
+        # Tests write their files before they run: none is still being written.
+        landing_settle_seconds=0,
     )
 
 

@@ -7,16 +7,18 @@ in a daemon-launched run, more than most steps of a daily refresh take.
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
-from dagster_project.lib.names import HISTORY_BACKFILL, SEGMENTATION_MODEL
+from dagster_project.lib.names import HISTORY_BACKFILL, SEGMENTATION_MODEL, WAREHOUSE_TAG
 
 # Daily partitions of past days (HISTORY_BACKFILL) are materialized by backfills, never by a
 # refresh.
 CURRENT_STATE = AssetSelection.all() - AssetSelection.assets(HISTORY_BACKFILL)
+WRITES_WAREHOUSE = {WAREHOUSE_TAG: "writes"}
 
 full_refresh_job = define_asset_job(
     name="full_refresh",
     selection=CURRENT_STATE,
     executor_def=in_process_executor,
+    tags=WRITES_WAREHOUSE,
     description="Load the landing files, score sentiment, build every dbt model and test, "
     "validate, train the segmentation and publish the segment tables.",
 )
@@ -25,6 +27,7 @@ daily_refresh_job = define_asset_job(
     name="daily_refresh",
     selection=CURRENT_STATE - AssetSelection.assets(SEGMENTATION_MODEL),
     executor_def=in_process_executor,
+    tags=WRITES_WAREHOUSE,
     description="Load new landing files, rebuild the features (incremental staging), validate, "
     "and re-score every customer with the current model: no retraining.",
 )
@@ -33,6 +36,7 @@ retrain_job = define_asset_job(
     name="retrain",
     selection=AssetSelection.assets(SEGMENTATION_MODEL).downstream(),
     executor_def=in_process_executor,
+    tags=WRITES_WAREHOUSE,
     description="Retrain the segmentation on the current features and re-publish the segment "
     "tables (started by the drift sensor).",
 )

@@ -1,5 +1,7 @@
 """Metadata for the Dagster UI: table row counts and schemas, previews, data-quality results."""
 
+import html
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from dagster_project.lib.names import FAILED_EXPECTATIONS_METADATA
 from data_checks.validation import ValidationResult
 
 PREVIEW_ROWS = 10
+MARKDOWN_ACTIVE = re.compile(r"[\\`*\[\]|]")
 
 
 def table_metadata(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict:
@@ -31,18 +34,26 @@ def table_metadata(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> 
 
 
 def markdown_table(frame: pd.DataFrame, max_rows: int = PREVIEW_ROWS) -> MetadataValue:
-    """A small Markdown table for the Dagster UI (no extra dependency on `tabulate`)."""
+    """A small Markdown table for the Dagster UI (no extra dependency on `tabulate`). Values come
+    from data (a customer id may hold HTML or Markdown): each is shown as text."""
     head = frame.head(max_rows)
     shown = head.astype(object).where(head.notna(), "null")
     lines = [
-        "| " + " | ".join(map(str, frame.columns)) + " |",
+        "| " + " | ".join(as_text(column) for column in frame.columns) + " |",
         "|" + " --- |" * len(frame.columns),
         *(
-            "| " + " | ".join(str(value) for value in row) + " |"
+            "| " + " | ".join(as_text(value) for value in row) + " |"
             for row in shown.itertuples(index=False)
         ),
     ]
     return MetadataValue.md("\n".join(lines))
+
+
+def as_text(value: object) -> str:
+    """`value` for a Markdown cell: HTML escaped, Markdown's active characters backslashed, on
+    one line."""
+    text = html.escape(str(value)).replace("\n", " ")
+    return MARKDOWN_ACTIVE.sub(r"\\\g<0>", text)
 
 
 def check_result(
@@ -68,7 +79,7 @@ def check_result(
         ]
     )
     offending = "\n\n".join(
-        f"**{failure.describe()}**\n\n{markdown_table(failure.sample).value}"
+        f"**{as_text(failure.describe())}**\n\n{markdown_table(failure.sample).value}"
         for failure in result.failures
         if not failure.sample.empty
     )

@@ -97,8 +97,23 @@ def customer_features_baseline(
 ) -> MaterializeResult:
     """Row count, feature means and each customer's order count from the last customer_features
     that passed every blocking check; the next run's consistency check compares against it. A run
-    whose checks fail never gets here, so a bad table never becomes the reference."""
+    whose checks fail never gets here, so a bad table never becomes the reference. Features of a
+    day earlier than the baseline's (a past day re-scored) leave the baseline as it is."""
     with warehouse.connect() as conn:
+        current = load_baseline(conn)
+        as_of_date = conn.execute(
+            f"select max(as_of_date) from {CUSTOMER_FEATURES_TABLE}"
+        ).fetchone()[0]
+        if current is not None and as_of_date < current.as_of_date:
+            return MaterializeResult(
+                metadata={
+                    "as_of_date": MetadataValue.text(current.as_of_date.isoformat()),
+                    "kept because": MetadataValue.text(
+                        f"these features describe {as_of_date}, earlier than the baseline's "
+                        f"{current.as_of_date}: the baseline of the newest day stays"
+                    ),
+                }
+            )
         baseline = record_baseline(conn, quality.thresholds().band_features)
     return MaterializeResult(
         metadata={

@@ -6,16 +6,19 @@ import datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import duckdb
 import yaml
 from dagster import ConfigurableResource, InitResourceContext
+from pydantic import PrivateAttr
 
 from dagster_project.defs.dbt_cli import LockedDbtCliResource, locked_dbt_executable
 from dagster_project.defs.interrupted_runs import process_tag
-from dagster_project.lib import duckdb_files, model_store
+from dagster_project.lib import duckdb_files, model_store, warehouse_lock
 from dagster_project.lib.alerts import RunFailure, record_failure
 from dagster_project.lib.ingest.contract import RAW_SOURCES
+from dagster_project.lib.ingest.guards import DEFAULT_MAX_REMOVED_SHARE, LoadLimits
 from dagster_project.lib.ingest.mapping import Mapping, read_mapping
 from dagster_project.lib.settings import (
     DBT_PROJECT_DIR,
@@ -31,16 +34,29 @@ from ml.model import SegmentationModel
 
 
 class WarehouseResource(ConfigurableResource):
-    """The DuckDB warehouse file. Connections are short-lived and never held across a dbt run."""
+    """The DuckDB warehouse file. Connections are short-lived and never held across a dbt run.
+    A run holds the warehouse's lock from start to end (lib/warehouse_lock.py): runs queue."""
 
     path: str
     memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT  # DuckDB's, e.g. "3GB"; dbt gets it too
+    _lock: IO[str] | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        """Tags the run with the process that writes, so that if it dies the run can be failed
-        and its pool slot freed (interrupted_runs.py)."""
+        """Waits for the warehouse's lock, then tags the run with the process that writes, so
+        that if it dies the run can be failed and its pool slot freed (interrupted_runs.py)."""
+        run_id = context.run.run_id if context.run is not None else "a run"
+        self._lock = warehouse_lock.acquire(
+            Path(self.path),
+            f"run {run_id}",
+            lambda holder: context.log.info(f"Waiting for the warehouse: {holder} holds it."),
+        )
         if context.instance is not None and context.run is not None:
             context.instance.add_run_tags(context.run.run_id, process_tag())
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._lock is not None:
+            warehouse_lock.release(self._lock)
+            self._lock = None
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -109,11 +125,19 @@ class LandingFolderResource(ConfigurableResource):
 
     path: str
     source_config: str = ""
+    source_root: str = ""  # mapped files must lie under it; empty: the mapping file's folder
+    settle_seconds: int = 60
+    max_removed_share: float = DEFAULT_MAX_REMOVED_SHARE
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
 
     def mapping(self) -> Mapping | None:
         if not self.source_config:
             return None
-        return read_mapping(Path(self.source_config), RAW_SOURCES)
+        root = Path(self.source_root) if self.source_root else None
+        return read_mapping(Path(self.source_config), RAW_SOURCES, root)
+
+    def limits(self) -> LoadLimits:
+        return LoadLimits(self.settle_seconds, self.max_removed_share, self.memory_limit)
 
 
 class AsOfDateResource(ConfigurableResource):
@@ -130,10 +154,11 @@ class AlertsResource(ConfigurableResource):
 
     path: str
     webhook_url: str = ""
+    allow_local_http: bool = False
 
     def record(self, failure: RunFailure) -> str:
         """Stores the failure and posts it; returns what happened to the post."""
-        return record_failure(Path(self.path), failure, self.webhook_url)
+        return record_failure(Path(self.path), failure, self.webhook_url, self.allow_local_http)
 
 
 def warehouse_resource(settings: Settings) -> WarehouseResource:
@@ -147,7 +172,12 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
         "warehouse": warehouse_resource(settings),
         "serving": ServingResource(path=str(settings.snapshot_path)),
         "landing": LandingFolderResource(
-            path=str(settings.landing_dir), source_config=str(settings.source_config or "")
+            path=str(settings.landing_dir),
+            source_config=str(settings.source_config or ""),
+            source_root=str(settings.source_root or ""),
+            settle_seconds=settings.landing_settle_seconds,
+            max_removed_share=settings.max_removed_share,
+            memory_limit=settings.duckdb_memory_limit,
         ),
         "as_of": AsOfDateResource(date=settings.as_of_date),
         "quality": DataQualityResource(
@@ -160,7 +190,9 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
             config_file=str(settings.segmentation_config or ""),
         ),
         "alerts": AlertsResource(
-            path=str(settings.alerts_path), webhook_url=settings.alert_webhook_url
+            path=str(settings.alerts_path),
+            webhook_url=settings.alert_webhook_url,
+            allow_local_http=settings.alert_webhook_allow_local_http,
         ),
         "dbt": LockedDbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),

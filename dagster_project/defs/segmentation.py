@@ -9,6 +9,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -129,6 +130,15 @@ def segmentation_model(
     Saved as a new model version."""
     config = segmentation.config()
     with warehouse.connect(read_only=True) as conn:
+        as_of_date = features_as_of(conn)
+        if is_backfill(conn, as_of_date):
+            raise Failure(
+                description=f"The features describe {as_of_date}, earlier than the newest date "
+                "already scored: training on them would make a past day's model the current one "
+                "(and the next daily refresh would score today with it). Nothing was trained; "
+                "the current model is unchanged. For a past day, materialize "
+                f"{names.HISTORY_BACKFILL} for that partition (docs/operations.md)."
+            )
         features = training_sample(conn, config.train_sample, config.random_state)
         previous = previous_run(conn, segmentation.load)
     version = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{context.run.run_id[:8]}"

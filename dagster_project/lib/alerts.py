@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.lib.duckdb_files import create_if_missing
+from dagster_project.lib.settings import check_webhook
 
 WEBHOOK_TIMEOUT_SECONDS = 10
 
@@ -24,11 +25,15 @@ class RunFailure:
     error: str
 
 
-def record_failure(alerts_path: Path, failure: RunFailure, webhook_url: str = "") -> str:
-    """Stores the failure in `alerts_path` and posts it to `webhook_url` when one is given;
-    returns what happened to the post (also stored)."""
+def record_failure(
+    alerts_path: Path, failure: RunFailure, webhook_url: str = "", allow_local_http: bool = False
+) -> str:
+    """Stores the failure in `alerts_path` and posts it to `webhook_url` when one is given (https,
+    or http to this machine when `allow_local_http`); returns what happened to the post (also
+    stored)."""
+    check_webhook(webhook_url, allow_local_http)
     posted = post_failure(webhook_url, failure) if webhook_url else "no webhook configured"
-    create_if_missing(alerts_path)
+    create_if_missing(alerts_path, owner_only=True)
     with duckdb.connect(str(alerts_path)) as conn:
         conn.execute(
             """

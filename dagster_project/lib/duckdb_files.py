@@ -5,6 +5,9 @@ CLI locked with the project (PyPI's stops at 1.5), and the BI tools and notebook
 still on 1.5. DuckDB keeps writing a file in the format it was created with, so every file the
 pipeline creates (the warehouse, the published snapshot, the alerts) is created in 1.5's format.
 Writes are as fast in it as in 2.0's.
+
+The warehouse and the alerts file hold raw personal data or run details: they (and the
+warehouse's write-ahead log) are readable by their owner only.
 """
 
 from collections.abc import Iterator
@@ -23,14 +26,26 @@ def attach_options() -> str:
     return f"read_only false, storage_version '{STORAGE_VERSION}'"
 
 
-def create_if_missing(path: Path) -> None:
-    """Creates an empty DuckDB file at `path` in the readable format, unless one exists."""
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect() as conn:
-        conn.execute(f"attach {sql_string(path)} as created ({attach_options()})")
-        conn.execute("detach created")
+OWNER_ONLY = 0o600
+
+
+def create_if_missing(path: Path, owner_only: bool = False) -> None:
+    """Creates an empty DuckDB file at `path` in the readable format, unless one exists;
+    `owner_only` makes it (new or not) readable by its owner only."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect() as conn:
+            conn.execute(f"attach {sql_string(path)} as created ({attach_options()})")
+            conn.execute("detach created")
+    if owner_only:
+        restrict_to_owner(path)
+
+
+def restrict_to_owner(path: Path) -> None:
+    """chmod 600 for `path` and its write-ahead log, when they are more open than that."""
+    for file in (path, path.with_name(path.name + ".wal")):
+        if file.exists() and file.stat().st_mode & 0o077:
+            file.chmod(OWNER_ONLY)
 
 
 @contextmanager
@@ -39,11 +54,13 @@ def connect(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived connection to the warehouse file (created when missing), in UTC, within
     `memory_limit` (DuckDB's, e.g. "3GB"; beyond it DuckDB spills to disk)."""
-    create_if_missing(path)
+    create_if_missing(path, owner_only=True)
     conn = duckdb.connect(str(path), read_only=read_only)
     try:
         conn.execute("set TimeZone = 'UTC'")
         conn.execute("set memory_limit = ?", [memory_limit])
         yield conn
     finally:
+        if not read_only:
+            restrict_to_owner(path)  # a write-ahead log the writes left behind
         conn.close()

@@ -53,6 +53,9 @@ TRAINED_BECAUSE_TAG = "segments/trained_because"
 """Why segmentation_model trains in this run; set by the weekly schedule and the drift sensor."""
 LANDING_CHANGE_TAG = "segments/landing_change"
 """Which landing files changed, on runs the landing sensor starts."""
+WAREHOUSE_TAG = "segments/warehouse"
+"""On every job that writes the warehouse: the run queue runs one such job at a time
+(.dagster_home/dagster.yaml)."""
 PROCESS_TAG = "segments/process"
 """<host>:<pid> of the process executing the run, so that a dead run can be failed."""
 

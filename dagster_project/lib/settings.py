@@ -9,8 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_LANDING_DIR = REPO_ROOT / "landing"
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DEFAULT_QUALITY_DOCS_URL = "http://127.0.0.1:3001"
 DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
@@ -36,8 +39,21 @@ class Settings:
     landing_settle_seconds: int = 60
     history_start_date: str = "2024-01-01"
     alert_webhook_url: str = ""
+    alert_webhook_allow_local_http: bool = False
     serving_path: Path | None = None  # None: segments.duckdb beside the warehouse file
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    source_root: Path | None = None  # None: the source mapping file's folder
+    max_removed_share: float = 0.5
+    generate_demo: bool = False  # into a landing folder other than the default, when empty
+
+    def __post_init__(self) -> None:
+        check_paths_apart(self)
+        check_webhook(self.alert_webhook_url, self.alert_webhook_allow_local_http)
+        if not 0 <= self.max_removed_share <= 1:
+            raise ValueError(
+                "SEG_MAX_REMOVED_SHARE must be a share between 0 and 1, got "
+                f"{self.max_removed_share}"
+            )
 
     @property
     def quality_docs_dir(self) -> Path:
@@ -69,7 +85,7 @@ class Settings:
             warehouse_path=Path(
                 environ.get("SEG_WAREHOUSE_PATH", REPO_ROOT / "warehouse" / "warehouse.duckdb")
             ).absolute(),
-            landing_dir=Path(environ.get("SEG_LANDING_DIR", REPO_ROOT / "landing")).absolute(),
+            landing_dir=Path(environ.get("SEG_LANDING_DIR", DEFAULT_LANDING_DIR)).absolute(),
             as_of_date=as_of_date,
             demo_customers=int(environ.get("SEG_DEMO_CUSTOMERS", "20000")),
             demo_seed=int(environ.get("SEG_DEMO_SEED", "42")),
@@ -83,9 +99,82 @@ class Settings:
             landing_settle_seconds=int(environ.get("SEG_LANDING_SETTLE_SECONDS", "60")),
             history_start_date=environ.get("SEG_HISTORY_START_DATE", "2024-01-01"),
             alert_webhook_url=environ.get("SEG_ALERT_WEBHOOK_URL", ""),
+            alert_webhook_allow_local_http=_flag(environ, "SEG_ALERT_WEBHOOK_ALLOW_LOCAL_HTTP"),
             serving_path=_optional_path(environ.get("SEG_SERVING_PATH")),
             duckdb_memory_limit=environ.get("SEG_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT),
+            source_root=_optional_path(environ.get("SEG_SOURCE_ROOT")),
+            max_removed_share=_share(environ.get("SEG_MAX_REMOVED_SHARE", "0.5")),
+            generate_demo=_flag(environ, "SEG_GENERATE_DEMO"),
         )
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    value = environ.get(name, "").strip().lower()
+    if value not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise ValueError(f"{name} must be 1 or 0, got '{value}'")
+    return value in ("1", "true", "yes")
+
+
+def _share(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError as error:
+        raise ValueError(
+            f"SEG_MAX_REMOVED_SHARE must be a number like 0.5, got '{value}'"
+        ) from error
+
+
+def check_paths_apart(settings: "Settings") -> None:
+    """Refuses settings under which one file would be written over another: the snapshot renamed
+    over the warehouse, or the pipeline's files inside the landing folder it reads."""
+    files = {
+        "SEG_WAREHOUSE_PATH": settings.warehouse_path,
+        "SEG_SERVING_PATH (the snapshot)": settings.snapshot_path,
+        "the alerts file": settings.alerts_path,
+    }
+    seen: dict[Path, str] = {}
+    for name, path in files.items():
+        resolved = path.resolve()
+        if resolved in seen:
+            raise ValueError(
+                f"{name} and {seen[resolved]} are the same file, {path}: set them apart."
+            )
+        seen[resolved] = name
+        if resolved.is_relative_to(settings.landing_dir.resolve()):
+            raise ValueError(
+                f"{name} ({path}) is inside the landing folder {settings.landing_dir}: the "
+                "pipeline's own files must live outside the folder it reads."
+            )
+    if settings.landing_dir.resolve() in (
+        settings.warehouse_path.parent.resolve(),
+        settings.models_dir.resolve(),
+        settings.quality_docs_dir.resolve(),
+    ):
+        raise ValueError(
+            f"SEG_LANDING_DIR ({settings.landing_dir}) is the warehouse's own folder: point it at "
+            "the folder your files arrive in."
+        )
+
+
+def check_webhook(url: str, allow_local_http: bool) -> None:
+    """Alerts may carry run details: they go over https, or plain http to this machine when
+    explicitly allowed (a local relay or a test receiver)."""
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS and allow_local_http:
+        return
+    raise ValueError(
+        "SEG_ALERT_WEBHOOK_URL must be an https:// URL"
+        + (
+            "; plain http is allowed only to localhost with SEG_ALERT_WEBHOOK_ALLOW_LOCAL_HTTP=1"
+            if parts.scheme == "http"
+            else ""
+        )
+        + f" (got a {parts.scheme or 'schemeless'} URL)."
+    )
 
 
 def _optional_path(value: str | None) -> Path | None:

@@ -63,6 +63,14 @@ def publish_snapshot(
     """Copies the served tables from `warehouse` (read-only is enough) into a staging file and
     swaps it in atomically."""
     started = time.perf_counter()
+    (warehouse_file,) = warehouse.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchone()
+    if warehouse_file and Path(warehouse_file).resolve() == serving_path.resolve():
+        raise ValueError(
+            f"The snapshot path {serving_path} is the warehouse itself: publishing would replace "
+            "the warehouse with the snapshot. Set SEG_SERVING_PATH to another file."
+        )
     staged = staging_path(serving_path)
     serving_path.parent.mkdir(parents=True, exist_ok=True)
     _remove_with_wal(staged)  # left by a publish that was interrupted

@@ -66,7 +66,7 @@ def raw_batches(
     table: str, contract: Mapping[str, str], thresholds: Thresholds, rows: str | None = None
 ) -> list[Batch]:
     """Batches validating `raw.<table>` against its contract (column name -> type) and rules,
-    on `rows` (a SQL relation; by default the whole table). See `newest_rows_with_sample`."""
+    on `rows` (a SQL relation; by default the whole table). See `unvalidated_rows_with_sample`."""
     rules = RAW_RULES[table]
     validated, copy_rows = _validated_rows(table, rows)
     batches = [
@@ -89,8 +89,9 @@ def raw_batches(
     return batches
 
 
-def newest_rows_with_sample(table: str, loaded_at: str, sample_rows: int = 100_000) -> str:
-    """The rows the newest load added, and a seeded sample of the rows loaded before.
+def unvalidated_rows_with_sample(table: str, unvalidated: str, sample_rows: int = 100_000) -> str:
+    """The rows not yet validated (`unvalidated`: a SQL condition on the table's rows), and a
+    seeded sample of the rows validated before.
 
     Every new row is checked against every rule, so a bad value in today's file cannot pass;
     the tolerances that are shares (dirty keys, duplicates, clock errors) are measured against
@@ -98,10 +99,9 @@ def newest_rows_with_sample(table: str, loaded_at: str, sample_rows: int = 100_0
     duplicates among nine sign-ups would be 22 % (the sample stands for the table). The whole
     history is not read into memory again every day. (The sample is drawn from the older rows:
     DuckDB samples a FROM clause before its WHERE.)"""
-    stamp = f"cast('{loaded_at}' as timestamp with time zone)"
     return (
-        f"(select * from {SCHEMA}.{table} where _loaded_at = {stamp} union all "
-        f"(select * from (select * from {SCHEMA}.{table} where _loaded_at < {stamp}) "
+        f"(select * from {SCHEMA}.{table} where {unvalidated} union all "
+        f"(select * from (select * from {SCHEMA}.{table} where not ({unvalidated})) "
         f"using sample reservoir({sample_rows} rows) repeatable (42)))"
     )
 

@@ -161,7 +161,9 @@ def _failed_run_context(tmp_path: Path, alerts: AlertsResource):
 
 
 def test_a_failed_run_is_recorded_and_posted(tmp_path: Path, webhook_url: str) -> None:
-    alerts = AlertsResource(path=str(tmp_path / "alerts.duckdb"), webhook_url=webhook_url)
+    alerts = AlertsResource(
+        path=str(tmp_path / "alerts.duckdb"), webhook_url=webhook_url, allow_local_http=True
+    )
     context = _failed_run_context(tmp_path, alerts)
     run_failure_alerts(context)
     with duckdb.connect(alerts.path, read_only=True) as conn:
@@ -188,7 +190,9 @@ def test_a_failed_run_is_recorded_and_posted(tmp_path: Path, webhook_url: str) -
 
 def test_an_unreachable_webhook_still_records_the_failure(tmp_path: Path) -> None:
     alerts = AlertsResource(
-        path=str(tmp_path / "alerts.duckdb"), webhook_url="http://127.0.0.1:9/nothing-here"
+        path=str(tmp_path / "alerts.duckdb"),
+        webhook_url="http://127.0.0.1:9/nothing-here",
+        allow_local_http=True,
     )
     run_failure_alerts(_failed_run_context(tmp_path, alerts))
     with duckdb.connect(alerts.path, read_only=True) as conn:

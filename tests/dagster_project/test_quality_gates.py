@@ -169,11 +169,12 @@ def comment_texts_full_of_nulls(settings: Settings) -> None:
     rewrite(settings, "social_interactions", change)
 
 
-def half_the_customers(settings: Settings) -> None:
-    """Every other customer disappears from every source, consistently."""
+def a_third_of_the_customers(settings: Settings) -> None:
+    """Every third customer disappears from every source, consistently (less than the share a
+    load may remove without confirmation, so the consistency gate is what stops it)."""
     _, customers = frame(settings, "customers")
     ids = customers["customer_id"].dropna().drop_duplicates().sort_values()
-    gone = set(ids.iloc[::2])
+    gone = set(ids.iloc[::3])
     _, orders = frame(settings, "orders")
     drop_orders(settings, set(orders.loc[orders["customer_id"].isin(gone), "order_id"]))
     for source in ("customers", "web_events", "campaign_events", "social_interactions"):
@@ -246,7 +247,7 @@ CASES = [
         DOWNSTREAM_OF_FEATURES,
     ),
     Case(
-        half_the_customers,
+        a_third_of_the_customers,
         ("customer_features", "consistent_with_last_validated_run"),
         ("marts.customer_features", "expect_table_row_count_to_be_between"),
         DOWNSTREAM_OF_FEATURES,
@@ -323,6 +324,7 @@ def test_a_stopped_run_explains_the_failed_expectation_on_the_console(
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("SEG_WAREHOUSE_PATH", str(settings.warehouse_path))
     monkeypatch.setenv("SEG_LANDING_DIR", str(settings.landing_dir))
+    monkeypatch.setenv("SEG_LANDING_SETTLE_SECONDS", "0")
     monkeypatch.setenv("SEG_AS_OF_DATE", settings.as_of_date)
 
     assert dagster_run.main([]) == 1

@@ -9,6 +9,7 @@ import pytest
 
 from dagster_project.lib.ingest.contract import RAW_SOURCES as SOURCES
 from dagster_project.lib.ingest.errors import InputFileError
+from dagster_project.lib.ingest.guards import LoadLimits
 from dagster_project.lib.ingest.mapped_load import load_mapped
 from dagster_project.lib.ingest.mapping import SourceMappingError, read_mapping
 
@@ -72,7 +73,8 @@ def write_mapping(
 
 def load(mapping: Path, warehouse: Path):
     with duckdb.connect(str(warehouse)) as conn:
-        return load_mapped(conn, read_mapping(mapping, SOURCES), SOURCES, LOADED_AT)
+        limits = LoadLimits(settle_seconds=0)
+        return load_mapped(conn, read_mapping(mapping, SOURCES), SOURCES, LOADED_AT, limits)
 
 
 def test_an_orders_only_csv_loads_with_its_cleaning_counted(tmp_path: Path) -> None:

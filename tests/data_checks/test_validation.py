@@ -12,7 +12,7 @@ import pytest
 
 from data_checks.baseline import feature_columns, load_baseline, record_baseline
 from data_checks.suites.customer_features import consistency_batch, valid_rows_batch
-from data_checks.suites.raw import newest_rows_with_sample, raw_batches
+from data_checks.suites.raw import raw_batches, unvalidated_rows_with_sample
 from data_checks.thresholds import Thresholds
 from data_checks.validation import Batch, Validator
 
@@ -231,6 +231,8 @@ def test_raw_rows_sharing_a_key_fail_on_a_first_load_and_on_a_daily_sample(
         {"customer_id": "f", "rows_with_same_customer_id": 3},
     ]
     assert shared_keys(None) == (5, 9, shared)
-    daily = newest_rows_with_sample("customers", "2024-06-03 00:00:00+00", sample_rows=2)
+    daily = unvalidated_rows_with_sample(
+        "customers", "_loaded_at = '2024-06-03 00:00:00+00'", sample_rows=2
+    )
     assert shared_keys(daily) == (5, 7, shared)
     conn.close()

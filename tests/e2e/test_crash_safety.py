@@ -63,6 +63,7 @@ def _environment(settings: Settings, home: Path, as_of: str, config: Path) -> di
         "DAGSTER_HOME": str(home),
         "SEG_WAREHOUSE_PATH": str(settings.warehouse_path),
         "SEG_LANDING_DIR": str(settings.landing_dir),
+        "SEG_LANDING_SETTLE_SECONDS": "0",
         "SEG_AS_OF_DATE": as_of,
         "SEG_SEGMENTATION_CONFIG": str(config),
     }

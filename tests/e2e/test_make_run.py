@@ -28,6 +28,7 @@ def test_first_run_generates_demo_data_and_builds_everything(tmp_path: Path) -> 
         "SEG_LANDING_DIR": str(tmp_path / "landing"),
         "SEG_AS_OF_DATE": "2026-11-20",
         "SEG_DEMO_CUSTOMERS": "1000",
+        "SEG_GENERATE_DEMO": "1",  # not the default landing folder: demo data only when asked
         "SEG_SEGMENTATION_CONFIG": str(config),
         "DAGSTER_HOME": str(dagster_home),
     }

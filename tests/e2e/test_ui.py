@@ -66,6 +66,7 @@ def materialized(tmp_path_factory: pytest.TempPathFactory, demo_landing: Path) -
         "DAGSTER_HOME": str(home),
         "SEG_WAREHOUSE_PATH": str(settings.warehouse_path),
         "SEG_LANDING_DIR": str(settings.landing_dir),
+        "SEG_LANDING_SETTLE_SECONDS": "0",
         "SEG_AS_OF_DATE": settings.as_of_date,
         "SEG_SEGMENTATION_CONFIG": str(config),
     }

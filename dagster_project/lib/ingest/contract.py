@@ -21,6 +21,9 @@ LOADER_COLUMN_PREFIX = "_"  # columns the loader adds itself (_source_file, _loa
 class RawColumn:
     name: str
     data_type: str
+    personal: bool = False
+    """Personal data (`config.meta.personal` in the sources YAML): never shown in an error, a
+    log line, metadata or an alert."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,11 @@ class RawSource:
         """The columns every landing file must provide."""
         return tuple(c for c in self.columns if not c.name.startswith(LOADER_COLUMN_PREFIX))
 
+    @property
+    def key(self) -> RawColumn:
+        """The row's pseudonymous key (the first column): what errors identify rows by."""
+        return self.columns[0]
+
 
 @cache
 def raw_sources(staging_dir: Path) -> tuple[RawSource, ...]:
@@ -47,7 +55,12 @@ def raw_sources(staging_dir: Path) -> tuple[RawSource, ...]:
                 continue
             for table in source["tables"]:
                 columns = tuple(
-                    RawColumn(column["name"], column["data_type"]) for column in table["columns"]
+                    RawColumn(
+                        column["name"],
+                        column["data_type"],
+                        bool(column.get("config", {}).get("meta", {}).get("personal", False)),
+                    )
+                    for column in table["columns"]
                 )
                 sources.append(RawSource(table["name"], table.get("description", ""), columns))
     return tuple(sources)

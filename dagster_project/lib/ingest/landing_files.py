@@ -4,6 +4,10 @@ Every file to load is checked before anything is written: it must be readable, n
 every contract column, and every value must cast to the contract type. Then all tables are
 updated in one transaction (new files appended, changed or removed ones replaced; see
 load_log.py), so a bad file leaves what was loaded before untouched.
+
+A file modified within the settle time may still be being written: a new one waits for a later
+run, a rewritten one keeps its previous rows until then. A file that changes during the load, or
+a load that would remove most of a table, stops it (guards.py).
 """
 
 from collections.abc import Sequence
@@ -12,9 +16,22 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from dagster_project.lib.ingest.contract import RawColumn, RawSource
-from dagster_project.lib.ingest.errors import SAMPLE_ROWS, InputFileError
+from dagster_project.lib.ingest.errors import (
+    SAMPLE_ROWS,
+    InputFileError,
+    shown_value,
+    without_values,
+)
+from dagster_project.lib.ingest.guards import (
+    LoadLimits,
+    check_removed_share,
+    check_unchanged,
+    rows_before,
+    settled,
+)
 from dagster_project.lib.ingest.load_log import (
     FileStamp,
     LoadedTable,
@@ -24,7 +41,7 @@ from dagster_project.lib.ingest.load_log import (
     request_rebuild,
 )
 from dagster_project.lib.names import RAW_SCHEMA
-from dagster_project.lib.sql import sql_string
+from dagster_project.lib.sql import sql_file
 
 LANDING_PATTERN = "*.parquet"
 # Dimensions that incremental models join to every past row: any load of them means a rebuild.
@@ -41,6 +58,7 @@ class LoadPlan:
     to_load: list[Path]
     to_delete: list[str]
     replace_all: bool
+    waiting: tuple[str, ...] = ()  # files still being written, left for a later run
 
     @property
     def rebuild_reason(self) -> str:
@@ -70,18 +88,22 @@ def load_landing(
     landing_dir: Path,
     sources: Sequence[RawSource],
     loaded_at: datetime,
+    limits: LoadLimits,
 ) -> list[LoadedTable]:
     """Brings the raw tables of `sources` in line with their landing files, all or nothing: new
     files are appended; changed or removed files have their rows deleted (changed ones reloaded).
     Only the files to load are checked, so a daily load reads one day's files."""
     ensure_tables(conn)
-    plans = [_plan(conn, landing_dir, source) for source in sources]
+    plans = [_plan(conn, landing_dir, source, loaded_at, limits) for source in sources]
     for plan in plans:
         for path in plan.to_load:
-            _check_file(conn, path, plan.source.file_columns)
+            _check_file(conn, path, plan.source)
+    before = rows_before(conn, [plan.source.table for plan in plans])
     conn.execute("begin transaction")
     try:
         loaded = [_apply(conn, plan, loaded_at) for plan in plans]
+        check_removed_share(before, loaded, limits.max_removed_share)
+        check_unchanged({p: plan.stamps[str(p)] for plan in plans for p in plan.to_load})
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
@@ -89,16 +111,36 @@ def load_landing(
     return loaded
 
 
-def _plan(conn: duckdb.DuckDBPyConnection, landing_dir: Path, source: RawSource) -> LoadPlan:
+def _plan(
+    conn: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    source: RawSource,
+    now: datetime,
+    limits: LoadLimits,
+) -> LoadPlan:
     files = _existing_files(landing_dir, source)
     stamps = {str(path): FileStamp.of(path) for path in files}
     logged = logged_files(conn, source.table)
+    waiting = tuple(p for p, s in stamps.items() if not settled(s, now, limits.settle_seconds))
+    for path in waiting:  # as if not there yet; a rewritten file keeps its previous rows
+        if path in logged:
+            stamps[path] = logged[path]
+        else:
+            del stamps[path]
+    files = [path for path in files if str(path) in stamps]
+    if not files:
+        raise InputFileError(
+            landing_dir / source.table,
+            f"every landing file of '{source.table}' was modified within the settle time "
+            f"(SEG_LANDING_SETTLE_SECONDS={limits.settle_seconds}) and may still be being "
+            "written; run again once they are complete.",
+        )
     if not logged:
-        return LoadPlan(source, files, stamps, files, [], replace_all=True)
+        return LoadPlan(source, files, stamps, files, [], replace_all=True, waiting=waiting)
     changed = [path for path, stamp in stamps.items() if path in logged and logged[path] != stamp]
     removed = [path for path in logged if path not in stamps]
     to_load = [path for path in files if str(path) not in logged or str(path) in changed]
-    return LoadPlan(source, files, stamps, to_load, changed + removed, replace_all=False)
+    return LoadPlan(source, files, stamps, to_load, changed + removed, False, waiting)
 
 
 def _existing_files(landing_dir: Path, source: RawSource) -> list[Path]:
@@ -112,25 +154,26 @@ def _existing_files(landing_dir: Path, source: RawSource) -> list[Path]:
     return files
 
 
-def _check_file(conn: duckdb.DuckDBPyConnection, path: Path, columns: Sequence[RawColumn]) -> None:
+def _check_file(conn: duckdb.DuckDBPyConnection, path: Path, source: RawSource) -> None:
+    columns = source.file_columns
     try:
         described = conn.execute(f"describe select * from {_read(path)}").fetchall()
         row_count = conn.execute(f"select count(*) from {_read(path)}").fetchone()[0]
     except duckdb.Error as error:
-        raise InputFileError(path, f"cannot be read as Parquet ({error}).") from error
+        raise InputFileError(
+            path, f"cannot be read as Parquet ({without_values(str(error))})."
+        ) from error
     if row_count == 0:
         raise InputFileError(path, "the file has no rows.")
 
     file_types = {name: data_type for name, data_type, *_ in described}
     missing = [c.name for c in columns if c.name not in file_types]
     if missing:
-        first_rows = conn.execute(f"select * from {_read(path)} limit 3").df()
         raise InputFileError(
             path,
             f"required column(s) missing: {', '.join(missing)}. The file has: "
             f"{', '.join(file_types)}.",
             column=missing[0],
-            sample=first_rows,
         )
 
     to_cast = [c for c in columns if file_types[c.name].lower() != c.data_type.lower()]
@@ -143,18 +186,27 @@ def _check_file(conn: duckdb.DuckDBPyConnection, path: Path, columns: Sequence[R
     ).fetchone()
     for column, bad_rows in zip(to_cast, counts, strict=True):
         if bad_rows:
-            sample = conn.execute(
-                f'select file_row_number + 1 as row_number, "{column.name}" as value '
-                f"from {_read(path, with_row_numbers=True)} where {_uncastable(column)} "
-                f"order by file_row_number limit {SAMPLE_ROWS}"
-            ).df()
             raise InputFileError(
                 path,
                 f"{bad_rows:,} of {row_count:,} rows cannot be read as {column.data_type} "
                 f"(the file stores {file_types[column.name]}).",
                 column=column.name,
-                sample=sample,
+                sample=_offending_rows(conn, path, source, column),
             )
+
+
+def _offending_rows(
+    conn: duckdb.DuckDBPyConnection, path: Path, source: RawSource, column: RawColumn
+) -> pd.DataFrame:
+    """Row numbers and keys of rows whose `column` does not cast, with the value unless the
+    column is personal."""
+    key = source.key.name
+    value = shown_value(f'"{column.name}"', column.personal)
+    return conn.execute(
+        f'select file_row_number + 1 as row_number, "{key}" as {key}, {value} as value '
+        f"from {_read(path, with_row_numbers=True)} where {_uncastable(column)} "
+        f"order by file_row_number limit {SAMPLE_ROWS}"
+    ).df()
 
 
 def _apply(conn: duckdb.DuckDBPyConnection, plan: LoadPlan, loaded_at: datetime) -> LoadedTable:
@@ -177,7 +229,13 @@ def _apply(conn: duckdb.DuckDBPyConnection, plan: LoadPlan, loaded_at: datetime)
         f"select count(*), count(*) filter (where _loaded_at = ?) from {table}", [loaded_at]
     ).fetchone()
     return LoadedTable(
-        plan.source.table, rows, tuple(plan.files), tuple(plan.to_load), added, plan.rebuild_reason
+        plan.source.table,
+        rows,
+        tuple(plan.files),
+        tuple(plan.to_load),
+        added,
+        plan.rebuild_reason,
+        tuple(Path(path) for path in plan.waiting),
     )
 
 
@@ -186,7 +244,7 @@ def _select(source: RawSource, files: list[Path]) -> str:
     casts = ", ".join(
         f'cast("{c.name}" as {c.data_type}) as "{c.name}"' for c in source.file_columns
     )
-    file_list = "[" + ", ".join(sql_string(path) for path in files) + "]"
+    file_list = "[" + ", ".join(sql_file(path) for path in files) + "]"
     return (
         f"select {casts}, filename as _source_file, "
         "cast(? as timestamp with time zone) as _loaded_at "
@@ -201,4 +259,4 @@ def _uncastable(column: RawColumn) -> str:
 
 
 def _read(path: Path, with_row_numbers: bool = False) -> str:
-    return f"read_parquet({sql_string(path)}, file_row_number = {str(with_row_numbers).lower()})"
+    return f"read_parquet({sql_file(path)}, file_row_number = {str(with_row_numbers).lower()})"

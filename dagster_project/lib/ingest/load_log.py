@@ -42,6 +42,7 @@ class LoadedTable:
     new_files: tuple[Path, ...] = ()
     rows_added: int = 0
     rebuild_reason: str = ""  # why rows were deleted or replaced, when they were
+    waiting: tuple[Path, ...] = ()  # files still being written, left for a later load
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
@@ -130,15 +131,3 @@ def pending_rebuilds(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
 def clear_rebuilds(conn: duckdb.DuckDBPyConnection) -> None:
     if _exists(conn, PENDING_REBUILDS):
         conn.execute(f"delete from {PENDING_REBUILDS}")
-
-
-def latest_load(conn: duckdb.DuckDBPyConnection, tables: list[str]) -> object | None:
-    """When the newest load wrote: rows stamped with it are the ones that load added."""
-    present = [table for table in tables if _exists(conn, f"{RAW_SCHEMA}.{table}")]
-    if not present:
-        return None
-    return conn.execute(
-        " union all ".join(f"select max(_loaded_at) from {RAW_SCHEMA}.{t}" for t in present).join(
-            ("select max(m) from (", ") as loads(m)")
-        )
-    ).fetchone()[0]

@@ -13,7 +13,12 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.lib.ingest.contract import RawColumn
-from dagster_project.lib.ingest.errors import SAMPLE_ROWS, InputFileError
+from dagster_project.lib.ingest.errors import (
+    SAMPLE_ROWS,
+    InputFileError,
+    shown_value,
+    without_values,
+)
 from dagster_project.lib.ingest.mapped_sql import (
     TIMESTAMP_TYPES,
     converted,
@@ -55,7 +60,9 @@ def cleaning_counts(
 
 
 def count_rows(conn: duckdb.DuckDBPyConnection, relation: str) -> int:
-    return conn.execute(f"select count(*) from {relation}").fetchone()[0]
+    # fetchall: a result left unfinished by fetchone() blocks register() on the connection.
+    ((rows,),) = conn.execute(f"select count(*) from {relation}").fetchall()
+    return rows
 
 
 def check_file(conn: duckdb.DuckDBPyConnection, files: UserFiles, path: Path) -> None:
@@ -76,7 +83,7 @@ def check_file(conn: duckdb.DuckDBPyConnection, files: UserFiles, path: Path) ->
             raise InputFileError(
                 path,
                 f"the drop rule '{reason}' ({condition!r}) does not work on this file "
-                f"({str(error).splitlines()[0]}). CSV values are read as text: compare numbers "
+                f"({without_values(str(error))}). CSV values are read as text: compare numbers "
                 "as try_cast(column as double) <= 0.",
             ) from error
 
@@ -98,7 +105,6 @@ def check_mapped_columns(
                 path,
                 _bad_expression(expression, _file_columns(conn, source), error),
                 column=column.name,
-                sample=conn.execute(f"select * from {source} limit 3").df(),
             ) from error
         _check_values(conn, mapping, column, path)
 
@@ -111,9 +117,11 @@ def _check_values(
     conn: duckdb.DuckDBPyConnection, mapping: SourceMapping, column: RawColumn, path: Path
 ) -> None:
     expression = mapping.columns[column.name]
+    key = mapping.source.key
+    key_value = mapping.columns.get(key.name, "null")
     values = (
-        f"select row_number() over () as row_number, ({expression}) as value "
-        f"from {reader(mapping.files, [path])}"
+        f"select row_number() over () as row_number, ({key_value}) as {key.name}, "
+        f"({expression}) as value from {reader(mapping.files, [path])}"
     )
     failed = (
         f"value is not null and {converted('value', column, mapping.files, strict=False)} is null"
@@ -122,8 +130,8 @@ def _check_values(
     if not bad:
         return
     sample = conn.execute(
-        f"select row_number, value from ({values}) where {failed} "
-        f"order by row_number limit {SAMPLE_ROWS}"
+        f"select row_number, {key.name}, {shown_value('value', column.personal)} as value "
+        f"from ({values}) where {failed} order by row_number limit {SAMPLE_ROWS}"
     ).df()
     hint = (
         f"; the mapping reads them with date_format {mapping.files.date_format!r}"
@@ -142,13 +150,15 @@ def _check_values(
 
 def _unreadable(files: UserFiles, error: duckdb.Error) -> str:
     lines = str(error).splitlines()
+    first = without_values(lines[0])
     encoding_problem = next((line for line in lines if "unicode" in line.lower()), None)
     if encoding_problem:
         return (
-            f"cannot be read as {files.encoding} text ({lines[0]}: {encoding_problem}). Set the "
-            "file's encoding in the mapping (latin-1 for most Windows exports)."
+            f"cannot be read as {files.encoding} text ({first}: "
+            f"{without_values(encoding_problem)}). Set the file's encoding in the mapping "
+            "(latin-1 for most Windows exports)."
         )
-    return f"cannot be read as {files.format} ({lines[0]}). Check the file's format in the mapping."
+    return f"cannot be read as {files.format} ({first}). Check the file's format in the mapping."
 
 
 def _check_delimiter(files: UserFiles, path: Path, file_columns: list[str]) -> None:
@@ -172,6 +182,6 @@ def _bad_expression(expression: str, file_columns: list[str], error: duckdb.Erro
         suggestion = f" Did you mean {close[0]!r}?" if close else ""
     return (
         f"the mapped expression {expression!r} does not work on this file "
-        f"({str(error).splitlines()[0]}). The file's columns are: {', '.join(file_columns)}."
+        f"({without_values(str(error))}). The file's columns are: {', '.join(file_columns)}."
         f"{suggestion}"
     )

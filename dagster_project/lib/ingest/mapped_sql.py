@@ -10,14 +10,17 @@ from pathlib import Path
 
 from dagster_project.lib.ingest.contract import RawColumn
 from dagster_project.lib.ingest.mapping import SourceMapping, UserFiles
-from dagster_project.lib.sql import sql_string
+from dagster_project.lib.sql import sql_file, sql_string
 
 TIMESTAMP_TYPES = ("timestamp with time zone", "timestamptz")
+OFFSET_CODES = ("%z", "%Z")
+OFFSET_SUFFIX = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([+-]\d\d(:?\d\d)?|Z|UTC)$"
+"""A time of day followed by a UTC offset: the value says its own zone."""
 
 
 def reader(files: UserFiles, paths: list[Path]) -> str:
     """A DuckDB table function call reading `paths` (CSV as text, converted later)."""
-    listed = "[" + ", ".join(sql_string(path) for path in paths) + "]"
+    listed = "[" + ", ".join(sql_file(path) for path in paths) + "]"
     if files.format == "parquet":
         return f"read_parquet({listed}, union_by_name = true)"
     if files.format == "jsonl":
@@ -61,14 +64,22 @@ def _mapped(mapping: SourceMapping, column: RawColumn) -> str:
 
 
 def converted(value: str, column: RawColumn, files: UserFiles, strict: bool = True) -> str:
-    """SQL converting `value` to the column's contract type: timestamps in the file's date
-    format and time zone. `strict=False` gives null for a value that does not convert."""
+    """SQL converting `value` to the column's contract type. Timestamps are read as text: one
+    that carries an offset (`10:00+05:00`, `Z`, or `%z` in the date format) is taken at that
+    offset; one without is local time of the file's time zone. `strict=False` gives null for a
+    value that does not convert."""
     cast = "cast" if strict else "try_cast"
     if column.data_type.lower() not in TIMESTAMP_TYPES:
         return f"{cast}({value} as {column.data_type})"
+    text = f"cast({value} as varchar)"
+    zone = sql_string(files.timezone)
     if files.date_format:
         parse = "strptime" if strict else "try_strptime"
-        local = f"{parse}(cast({value} as varchar), {sql_string(files.date_format)})"
-    else:
-        local = f"{cast}({value} as timestamp)"
-    return f"timezone({sql_string(files.timezone)}, {local})"
+        parsed = f"{parse}({text}, {sql_string(files.date_format)})"
+        has_offset = any(code in files.date_format for code in OFFSET_CODES)
+        return parsed if has_offset else f"timezone({zone}, {parsed})"
+    return (
+        f"case when regexp_matches({text}, {sql_string(OFFSET_SUFFIX)}) "
+        f"then {cast}({text} as timestamp with time zone) "
+        f"else timezone({zone}, {cast}({text} as timestamp)) end"
+    )

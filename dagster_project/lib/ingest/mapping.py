@@ -22,8 +22,13 @@
 Contract columns left out of `columns` are null. CSV values are read as text (so ids keep their
 leading zeros): compare numbers in a drop rule as `try_cast(amount as double) <= 0`. Every
 mistake is reported with the mapping file and the key that holds it, before any file is read.
+
+A mapping is data, not code: expressions and drop rules must pass the allow-list of
+expressions.py, file paths must stay under the mapping file's folder (or SEG_SOURCE_ROOT), and
+settings are type-checked (`header: "false"` in quotes is an error, not true).
 """
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,12 @@ from typing import Any
 import yaml
 
 from dagster_project.lib.ingest.contract import RawSource
+from dagster_project.lib.ingest.mapping_keys import (
+    SourceMappingError,
+    Where,
+    date_format,
+    timezone,
+)
 
 FORMATS: dict[str, str] = {
     ".csv": "csv",
@@ -58,14 +69,15 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-class SourceMappingError(ValueError):
-    """The mapping file itself is wrong; the message names the file and the key."""
+STAGED_PREFIXES = (".", "_")
+"""Names of files still being written or staged aside by their writer: skipped until renamed."""
 
 
 @dataclass(frozen=True)
 class UserFiles:
     name: str
     pattern: Path  # absolute glob
+    root: Path  # every matched file must resolve inside it
     format: str
     delimiter: str = ","
     encoding: str = "utf-8"
@@ -76,7 +88,20 @@ class UserFiles:
     drop: dict[str, str] = field(default_factory=dict)
 
     def paths(self) -> list[Path]:
-        return sorted(Path(self.pattern.anchor).glob(str(self.pattern.relative_to("/"))))
+        """The complete files the pattern matches; one that resolves (through a link) outside
+        the root is refused."""
+        matched = sorted(
+            path
+            for path in Path(self.pattern.anchor).glob(str(self.pattern.relative_to("/")))
+            if not path.name.startswith(STAGED_PREFIXES)
+        )
+        for path in matched:
+            if not path.resolve().is_relative_to(self.root):
+                raise SourceMappingError(
+                    f"files.{self.name}.path matches {path}, which resolves outside {self.root}; "
+                    "mapped files must stay under the mapping file's folder (or SEG_SOURCE_ROOT)."
+                )
+        return matched
 
 
 @dataclass(frozen=True)
@@ -96,18 +121,21 @@ class Mapping:
         return {mapping.source.table for mapping in self.sources}
 
 
-def read_mapping(path: Path, known: tuple[RawSource, ...]) -> Mapping:
-    """Parses and validates a mapping file against the raw contract `known`."""
+def read_mapping(path: Path, known: tuple[RawSource, ...], root: Path | None = None) -> Mapping:
+    """Parses and validates a mapping file against the raw contract `known`; mapped files must
+    lie under `root` (default: the mapping file's folder)."""
     if not path.is_file():
         raise SourceMappingError(f"Source mapping {path} does not exist (SEG_SOURCE_CONFIG).")
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         raise SourceMappingError(f"Source mapping {path} is not valid YAML: {error}") from error
-    where = _Where(path)
+    where = Where(path)
     where.expect_keys(document, "", {"files", "sources"}, required={"files", "sources"})
     files = {
-        name: _user_files(name, spec, path.parent, where.at(f"files.{name}"))
+        name: _user_files(
+            name, spec, path.parent, (root or path.parent).resolve(), where.at(f"files.{name}")
+        )
         for name, spec in where.mapping(document["files"], "files").items()
     }
     by_table = {source.table: source for source in known}
@@ -130,41 +158,6 @@ def read_mapping(path: Path, known: tuple[RawSource, ...]) -> Mapping:
     return Mapping(path, tuple(sources))
 
 
-@dataclass(frozen=True)
-class _Where:
-    """Builds errors that point at a key of the mapping file."""
-
-    path: Path
-    prefix: str = ""
-
-    def at(self, key: str) -> "_Where":
-        return _Where(self.path, key)
-
-    def error(self, key: str, problem: str) -> SourceMappingError:
-        return SourceMappingError(f"Source mapping {self.path}, key '{key}': {problem}.")
-
-    def mapping(self, value: Any, key: str) -> dict[str, Any]:
-        if not isinstance(value, dict) or not value:
-            raise self.error(key, "expected a non-empty mapping of names to settings")
-        return value
-
-    def expect_keys(
-        self, value: Any, key: str, allowed: set[str], required: set[str] = frozenset()
-    ) -> None:
-        name = key or "top level"
-        if not isinstance(value, dict):
-            raise self.error(name, "expected a mapping")
-        unknown = sorted(set(value) - allowed)
-        if unknown:
-            raise self.error(
-                name,
-                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}",
-            )
-        absent = sorted(required - set(value))
-        if absent:
-            raise self.error(name, f"missing {', '.join(absent)}")
-
-
 _FILE_KEYS = {
     "path",
     "format",
@@ -178,10 +171,16 @@ _FILE_KEYS = {
 }
 
 
-def _user_files(name: str, spec: Any, base: Path, where: _Where) -> UserFiles:
+def _user_files(name: str, spec: Any, base: Path, root: Path, where: Where) -> UserFiles:
     key = where.prefix
     where.expect_keys(spec, key, _FILE_KEYS, required={"path"})
-    pattern = (base / str(spec["path"])).absolute()
+    pattern = Path(os.path.normpath((base / str(spec["path"])).absolute()))
+    if not pattern.is_relative_to(root) and not pattern.resolve().is_relative_to(root):
+        raise where.error(
+            f"{key}.path",
+            f"'{spec['path']}' is outside {root}; keep your files under the mapping file's "
+            "folder, or set SEG_SOURCE_ROOT to a folder that holds them",
+        )
     file_format = spec.get("format") or FORMATS.get(pattern.suffix.lower())
     if file_format not in set(FORMATS.values()):
         raise where.error(
@@ -196,22 +195,25 @@ def _user_files(name: str, spec: Any, base: Path, where: _Where) -> UserFiles:
     drop = spec.get("drop", {}) or {}
     if not isinstance(drop, dict) or not all(isinstance(v, str) for v in drop.values()):
         raise where.error(f"{key}.drop", "expected reason: SQL condition pairs")
+    for reason, condition in drop.items():
+        where.expression(f"{key}.drop.{reason}", condition)
     return UserFiles(
         name=name,
         pattern=pattern,
+        root=root,
         format=file_format,
         delimiter=str(spec.get("delimiter", ",")),
         encoding=encoding,
-        header=bool(spec.get("header", True)),
-        date_format=spec.get("date_format"),
-        timezone=str(spec.get("timezone", "UTC")),
-        drop_duplicates=bool(spec.get("drop_duplicates", False)),
+        header=where.boolean(spec, f"{key}.header", default=True),
+        date_format=date_format(spec.get("date_format"), where, f"{key}.date_format"),
+        timezone=timezone(str(spec.get("timezone", "UTC")), where, f"{key}.timezone"),
+        drop_duplicates=where.boolean(spec, f"{key}.drop_duplicates", default=False),
         drop=dict(drop),
     )
 
 
 def _source(
-    source: RawSource, spec: Any, files: dict[str, UserFiles], where: _Where
+    source: RawSource, spec: Any, files: dict[str, UserFiles], where: Where
 ) -> SourceMapping:
     key = where.prefix
     where.expect_keys(spec, key, {"from", "columns", "distinct"}, required={"from", "columns"})
@@ -228,6 +230,8 @@ def _source(
             f"{', '.join(unknown)} not in the {source.table} contract; its columns are "
             f"{', '.join(contract)}",
         )
+    for name, expression in columns.items():
+        where.expression(f"{key}.columns.{name}", expression)
     absent = [name for name in REQUIRED_COLUMNS[source.table] if name not in columns]
     if absent:
         raise where.error(
@@ -239,5 +243,5 @@ def _source(
         source=source,
         files=files[spec["from"]],
         columns={name: str(expression) for name, expression in columns.items()},
-        distinct=bool(spec.get("distinct", False)),
+        distinct=where.boolean(spec, f"{key}.distinct", default=False),
     )

@@ -10,7 +10,11 @@ from dagster_project.lib.ingest.mapped_sql import converted, kept, reader
 from dagster_project.lib.ingest.mapping import UserFiles
 
 FILES = UserFiles(
-    name="orders", pattern=Path("/exports/orders*.csv"), format="csv", timezone="Europe/London"
+    name="orders",
+    pattern=Path("/exports/orders*.csv"),
+    root=Path("/exports"),
+    format="csv",
+    timezone="Europe/London",
 )
 ORDERED_AT = RawColumn("ordered_at", "timestamp with time zone")
 
@@ -58,3 +62,27 @@ def test_paths_and_options_are_quoted_as_sql_strings() -> None:
     assert "'/exports/it''s here.csv'" in sql
     assert "delim = ';'" in sql
     assert "all_varchar = true" in sql
+
+
+def test_a_timestamp_with_an_offset_is_taken_at_that_offset_not_in_the_files_zone() -> None:
+    paris = UserFiles(**{**vars(FILES), "timezone": "Europe/Paris"})
+    values = ["2024-06-01 10:00+05:00", "2024-06-01T10:00:00Z", "2024-06-01 10:00", "2024-06-01"]
+    utc = [
+        _rows(f"select strftime({converted(repr(value), ORDERED_AT, paris)}, '%d %H:%M')")[0][0]
+        for value in values
+    ]
+    assert utc == ["01 05:00", "01 10:00", "01 08:00", "31 22:00"]
+
+
+def test_an_offset_in_the_date_format_is_honoured() -> None:
+    with_offset = UserFiles(**{**vars(FILES), "date_format": "%d/%m/%Y %H:%M %z"})
+    value = converted("'01/07/2011 09:30 +0200'", ORDERED_AT, with_offset)
+    assert _rows(f"select strftime({value}, '%H:%M')") == [("07:30",)]
+
+
+def test_a_file_name_with_glob_characters_reads_that_file_only(tmp_path: Path) -> None:
+    with duckdb.connect() as conn:
+        for name, value in (("orders 1.csv", "wrong"), ("orders [1].csv", "right")):
+            conn.execute(f"copy (select '{value}' as v) to '{tmp_path / name}' (header)")
+        sql = reader(FILES, [tmp_path / "orders [1].csv"])
+        assert conn.execute(f"select v from {sql}").fetchall() == [("right",)]

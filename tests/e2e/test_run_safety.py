@@ -1,0 +1,111 @@
+"""Runs against one warehouse cannot hurt each other or the current state: two refreshes started
+together run one after the other, and a full refresh for an earlier day leaves the current model
+and the quality baseline alone."""
+
+import dataclasses
+import os
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterEventType, DagsterInstance
+
+from dagster_project.lib.model_store import CURRENT_POINTER
+from dagster_project.lib.settings import REPO_ROOT, Settings
+from dagster_project.run import run_job
+from tests.conftest import AS_OF, QUICK_TRAINING, BuiltPipeline
+from tests.e2e.forked_refresh import start_refresh
+
+pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
+
+
+@pytest.fixture
+def copy_of_pipeline(built_pipeline: BuiltPipeline, tmp_path: Path) -> Settings:
+    assert built_pipeline.result.success, "the full pipeline run failed; see its log"
+    shutil.copytree(built_pipeline.settings.warehouse_path.parent, tmp_path / "warehouse")
+    return dataclasses.replace(
+        built_pipeline.settings, warehouse_path=tmp_path / "warehouse" / "warehouse.duckdb"
+    )
+
+
+def _span(instance: DagsterInstance, run_id: str) -> tuple[float, float]:
+    """When the run's first step started and when its last step ended."""
+    records = instance.get_records_for_run(run_id).records
+    starts = [
+        r.event_log_entry.timestamp
+        for r in records
+        if r.event_log_entry.dagster_event_type == DagsterEventType.STEP_START
+    ]
+    ends = [
+        r.event_log_entry.timestamp
+        for r in records
+        if r.event_log_entry.dagster_event_type
+        in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE)
+    ]
+    return min(starts), max(ends)
+
+
+def test_two_refreshes_started_together_run_one_after_the_other(
+    copy_of_pipeline: Settings, tmp_path: Path
+) -> None:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((REPO_ROOT / ".dagster_home" / "dagster.yaml").read_text())
+    config = tmp_path / "segmentation.yml"
+    config.write_text(QUICK_TRAINING)
+    environment = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "SEG_WAREHOUSE_PATH": str(copy_of_pipeline.warehouse_path),
+        "SEG_LANDING_DIR": str(copy_of_pipeline.landing_dir),
+        "SEG_LANDING_SETTLE_SECONDS": "0",
+        "SEG_AS_OF_DATE": AS_OF.isoformat(),
+        "SEG_SEGMENTATION_CONFIG": str(config),
+    }
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    processes = [start_refresh("daily_refresh", environment, log) for log in logs]
+    for process in processes:
+        process.join(timeout=900)
+    assert [p.exitcode for p in processes] == [0, 0], [log.read_text()[-3000:] for log in logs]
+    with DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+        assert len(runs) == 2
+        spans = sorted(_span(instance, run.run_id) for run in runs)
+    (_, first_end), (second_start, _) = spans
+    assert first_end <= second_start, f"the runs interleaved: {spans}"
+    waited = [log for log in logs if "Waiting for the warehouse" in log.read_text()]
+    assert len(waited) == 1
+
+
+def test_a_full_refresh_for_an_earlier_day_keeps_the_current_model_and_baseline(
+    copy_of_pipeline: Settings,
+) -> None:
+    models = copy_of_pipeline.models_dir
+    current = (models / CURRENT_POINTER).read_text()
+    snapshot_before = copy_of_pipeline.snapshot_path.read_bytes()
+
+    def baseline_day() -> object:
+        with duckdb.connect(str(copy_of_pipeline.warehouse_path), read_only=True) as conn:
+            return conn.execute(
+                "select max(as_of_date) from quality.customer_features_baseline"
+            ).fetchone()[0]
+
+    baseline_before = baseline_day()
+    earlier = dataclasses.replace(
+        copy_of_pipeline, as_of_date=(AS_OF - timedelta(days=10)).isoformat()
+    )
+    with DagsterInstance.ephemeral() as instance:
+        result = run_job(earlier, instance)
+    assert not result.success
+    (failure,) = [
+        event
+        for event in result.get_step_failure_events()
+        if event.step_key == "segmentation_model"
+    ]
+    message = failure.step_failure_data.user_failure_data.description
+    assert "segment_history_backfill" in message and "current model is unchanged" in message
+    assert (models / CURRENT_POINTER).read_text() == current
+    assert baseline_day() == baseline_before
+    assert copy_of_pipeline.snapshot_path.read_bytes() == snapshot_before
