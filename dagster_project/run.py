@@ -19,7 +19,7 @@ from dagster import DagsterEvent, DagsterEventType, DagsterInstance, ExecuteInPr
 from dagster_project.definitions import build_definitions
 from dagster_project.defs.interrupted_runs import fail_interrupted_runs
 from dagster_project.defs.jobs import daily_refresh_job, full_refresh_job, retrain_job
-from dagster_project.lib import names
+from dagster_project.lib import names, warehouse_lock
 from dagster_project.lib.duckdb_files import connect
 from dagster_project.lib.feature_sources import feature_needs, unobserved_features
 from dagster_project.lib.ingest.contract import RAW_SOURCES
@@ -184,6 +184,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{job_name} finished in {time.perf_counter() - started:.0f} s (run {result.run_id}).")
     print(f"Warehouse: {settings.warehouse_path}")
     print(f"Snapshot for SQL users (make sql): {settings.snapshot_path}")
+    # Another run may have taken the warehouse as soon as this one ended: read after it.
+    with warehouse_lock.held(settings.warehouse_path, "make run's summary", _say_waiting):
+        _print_summary(settings)
+    return 0
+
+
+def _say_waiting(holder: str) -> None:
+    print(f"Waiting for the warehouse to print the summary: {holder} holds it.")
+
+
+def _print_summary(settings: Settings) -> None:
     for schema, table, rows in table_row_counts(settings):
         print(f"  {schema + '.' + table:<45} {rows:>12,} rows")
     by_source: dict[str, list[str]] = {}
@@ -192,7 +203,6 @@ def main(argv: list[str] | None = None) -> int:
     print("Feature families without data (source not provided; null, left out of the model):")
     for source, features in by_source.items() or [("none", ["every source was provided"])]:
         print(f"  {source}: {', '.join(features)}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ operating system releases the lock of a process that dies, so an interrupted run
 
 import fcntl
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -43,3 +44,14 @@ def release(lock: IO[str]) -> None:
     lock.flush()
     fcntl.flock(lock, fcntl.LOCK_UN)
     lock.close()
+
+
+@contextmanager
+def held(warehouse_path: Path, holder: str, waiting: Callable[[str], None]) -> Iterator[None]:
+    """The lock, for work outside a run that opens the warehouse (the summary `make run` prints
+    after its run, while another run may already have started)."""
+    lock = acquire(warehouse_path, holder, waiting)
+    try:
+        yield
+    finally:
+        release(lock)
