@@ -1,6 +1,8 @@
 """Shared fixtures: demo landing data and one full pipeline run in a temporary directory."""
 
+import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult
 
-from dagster_project.lib.settings import Settings
+from dagster_project.lib.settings import REPO_ROOT, Settings
 from dagster_project.run import run_job
 from demo_data.generate import DemoSpec, generate
 
@@ -86,6 +88,35 @@ def built_pipeline(tmp_path_factory: pytest.TempPathFactory, demo_landing: Path)
     with DagsterInstance.ephemeral() as instance:
         result = run_job(settings, instance)
     return BuiltPipeline(settings, result)
+
+
+@pytest.fixture
+def copy_of_pipeline(built_pipeline: BuiltPipeline, tmp_path: Path) -> Settings:
+    """The session's published pipeline, copied so that a test may refresh or break it."""
+    assert built_pipeline.result.success, "the full pipeline run failed; see its log"
+    shutil.copytree(built_pipeline.settings.warehouse_path.parent, tmp_path / "warehouse")
+    return dataclasses.replace(
+        built_pipeline.settings, warehouse_path=tmp_path / "warehouse" / "warehouse.duckdb"
+    )
+
+
+def refresh_environment(root: Path, settings: Settings, as_of: str) -> dict[str, str]:
+    """The environment of `python -m dagster_project.run` on `settings`, with a Dagster home and
+    a quick segmentation config created under `root`, on the instance configuration of
+    `make run` (one warehouse pool slot, one warehouse-writing run at a time)."""
+    home = root / "dagster_home"
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text((REPO_ROOT / ".dagster_home" / "dagster.yaml").read_text())
+    config = root / "segmentation.yml"
+    config.write_text(QUICK_TRAINING)
+    return os.environ | {
+        "DAGSTER_HOME": str(home),
+        "SEG_WAREHOUSE_PATH": str(settings.warehouse_path),
+        "SEG_LANDING_DIR": str(settings.landing_dir),
+        "SEG_LANDING_SETTLE_SECONDS": "0",
+        "SEG_AS_OF_DATE": as_of,
+        "SEG_SEGMENTATION_CONFIG": str(config),
+    }
 
 
 @pytest.fixture

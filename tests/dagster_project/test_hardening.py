@@ -5,7 +5,6 @@ destroys anything."""
 
 import http.server
 import json
-import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -471,10 +470,6 @@ def test_a_reused_process_id_does_not_keep_a_dead_runs_slot() -> None:
     assert not process_is_gone(alive)
     host, pid, started = alive.split(":")
     assert process_is_gone(f"{host}:{pid}:{float(started) - 1000:.2f}")  # same pid, older run
-
-
-def test_os_environment_is_not_touched_by_the_tests() -> None:
-    assert "SEG_MAX_REMOVED_SHARE" not in os.environ
 
 
 def test_customer_ids_holding_html_are_shown_as_text_in_check_metadata_and_data_docs(

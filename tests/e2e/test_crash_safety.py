@@ -15,7 +15,6 @@ start from a copy of the session's published pipeline, on the instance configura
 import dataclasses
 import multiprocessing
 import os
-import shutil
 import signal
 import time
 from datetime import timedelta
@@ -25,8 +24,8 @@ import duckdb
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
-from dagster_project.lib.settings import REPO_ROOT, Settings
-from tests.conftest import AS_OF, QUICK_TRAINING, BuiltPipeline
+from dagster_project.lib.settings import Settings
+from tests.conftest import AS_OF, refresh_environment
 from tests.e2e.forked_refresh import start_refresh
 from tests.e2e.snapshot_reader import read_once
 
@@ -56,17 +55,6 @@ STEP_TIMEOUT_SECONDS = 300
 # Where the kills must land, whatever the machine's speed: ingest, dbt, training and publishing.
 STAGES = {"load_landing_files", "dbt_models", "segmentation_model", "segment_tables"}
 PUBLISHING = "serving_snapshot"
-
-
-def _environment(settings: Settings, home: Path, as_of: str, config: Path) -> dict[str, str]:
-    return os.environ | {
-        "DAGSTER_HOME": str(home),
-        "SEG_WAREHOUSE_PATH": str(settings.warehouse_path),
-        "SEG_LANDING_DIR": str(settings.landing_dir),
-        "SEG_LANDING_SETTLE_SECONDS": "0",
-        "SEG_AS_OF_DATE": as_of,
-        "SEG_SEGMENTATION_CONFIG": str(config),
-    }
 
 
 def _wait_for_step(
@@ -101,24 +89,14 @@ def _steps_started(instance: DagsterInstance, run_id: str) -> list[str]:
     return [record.event_log_entry.step_key for record in records]
 
 
-@pytest.fixture
-def refreshable(built_pipeline: BuiltPipeline, tmp_path: Path) -> Settings:
-    assert built_pipeline.result.success, "the full pipeline run failed; see its log"
-    shutil.copytree(built_pipeline.settings.warehouse_path.parent, tmp_path / "warehouse")
-    return dataclasses.replace(
-        built_pipeline.settings, warehouse_path=tmp_path / "warehouse" / "warehouse.duckdb"
-    )
-
-
 def test_refreshes_killed_at_any_moment_leave_the_snapshot_whole_and_recover(
-    refreshable: Settings, tmp_path: Path
+    copy_of_pipeline: Settings, tmp_path: Path
 ) -> None:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((REPO_ROOT / ".dagster_home" / "dagster.yaml").read_text())
-    config = tmp_path / "segmentation.yml"
-    config.write_text(QUICK_TRAINING)
-    snapshot = refreshable.snapshot_path
+    def environment(as_of: str) -> dict[str, str]:
+        return refresh_environment(tmp_path, copy_of_pipeline, as_of)
+
+    home = Path(environment(AS_OF.isoformat())["DAGSTER_HOME"])
+    snapshot = copy_of_pipeline.snapshot_path
     killed = []
     with DagsterInstance.local_temp(str(home)) as instance:
         for number, kill in enumerate(KILLS, start=1):
@@ -127,7 +105,7 @@ def test_refreshes_killed_at_any_moment_leave_the_snapshot_whole_and_recover(
             known = {run.run_id for run in instance.get_runs()}
             process = start_refresh(
                 kill.job,
-                _environment(refreshable, home, as_of, config),
+                environment(as_of),
                 tmp_path / f"attempt-{number}.log",
             )
             run = _wait_for_step(instance, process, known, kill.step)
@@ -144,9 +122,7 @@ def test_refreshes_killed_at_any_moment_leave_the_snapshot_whole_and_recover(
         assert {step for _, step in killed} >= STAGES
         last_day = AS_OF + timedelta(days=len(KILLS) + 1)
         log = tmp_path / "last-run.log"
-        final = start_refresh(
-            "daily_refresh", _environment(refreshable, home, last_day.isoformat(), config), log
-        )
+        final = start_refresh("daily_refresh", environment(last_day.isoformat()), log)
         final.join()
         assert final.exitcode == 0, log.read_text()[-3000:]
         assert _published(snapshot)[1] == last_day

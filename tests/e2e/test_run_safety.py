@@ -3,8 +3,7 @@ together run one after the other, and a full refresh for an earlier day leaves t
 and the quality baseline alone."""
 
 import dataclasses
-import os
-import shutil
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,21 +12,12 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance
 
 from dagster_project.lib.model_store import CURRENT_POINTER
-from dagster_project.lib.settings import REPO_ROOT, Settings
+from dagster_project.lib.settings import Settings
 from dagster_project.run import run_job
-from tests.conftest import AS_OF, QUICK_TRAINING, BuiltPipeline
+from tests.conftest import AS_OF, refresh_environment
 from tests.e2e.forked_refresh import start_refresh
 
 pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
-
-
-@pytest.fixture
-def copy_of_pipeline(built_pipeline: BuiltPipeline, tmp_path: Path) -> Settings:
-    assert built_pipeline.result.success, "the full pipeline run failed; see its log"
-    shutil.copytree(built_pipeline.settings.warehouse_path.parent, tmp_path / "warehouse")
-    return dataclasses.replace(
-        built_pipeline.settings, warehouse_path=tmp_path / "warehouse" / "warehouse.duckdb"
-    )
 
 
 def _span(instance: DagsterInstance, run_id: str) -> tuple[float, float]:
@@ -50,22 +40,17 @@ def _span(instance: DagsterInstance, run_id: str) -> tuple[float, float]:
 def test_two_refreshes_started_together_run_one_after_the_other(
     copy_of_pipeline: Settings, tmp_path: Path
 ) -> None:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((REPO_ROOT / ".dagster_home" / "dagster.yaml").read_text())
-    config = tmp_path / "segmentation.yml"
-    config.write_text(QUICK_TRAINING)
-    environment = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "SEG_WAREHOUSE_PATH": str(copy_of_pipeline.warehouse_path),
-        "SEG_LANDING_DIR": str(copy_of_pipeline.landing_dir),
-        "SEG_LANDING_SETTLE_SECONDS": "0",
-        "SEG_AS_OF_DATE": AS_OF.isoformat(),
-        "SEG_SEGMENTATION_CONFIG": str(config),
-    }
+    environment = refresh_environment(tmp_path, copy_of_pipeline, AS_OF.isoformat())
+    home = Path(environment["DAGSTER_HOME"])
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
-    processes = [start_refresh("daily_refresh", environment, log) for log in logs]
+    # The second starts seconds after the first, once the first has registered its run (two
+    # processes creating the same job snapshot at once race in Dagster's SQLite storage).
+    processes = [start_refresh("daily_refresh", environment, logs[0])]
+    with DagsterInstance.from_config(str(home)) as instance:
+        deadline = time.monotonic() + 120
+        while not instance.get_runs() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    processes.append(start_refresh("daily_refresh", environment, logs[1]))
     for process in processes:
         process.join(timeout=900)
     assert [p.exitcode for p in processes] == [0, 0], [log.read_text()[-3000:] for log in logs]
@@ -75,7 +60,7 @@ def test_two_refreshes_started_together_run_one_after_the_other(
         spans = sorted(_span(instance, run.run_id) for run in runs)
     (_, first_end), (second_start, _) = spans
     assert first_end <= second_start, f"the runs interleaved: {spans}"
-    waited = [log for log in logs if "Waiting for the warehouse" in log.read_text()]
+    waited = [log for log in logs if "Waiting for the warehouse: run" in log.read_text()]
     assert len(waited) == 1
 
 
