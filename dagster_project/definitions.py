@@ -4,8 +4,10 @@ from `defs/`. No logic lives here."""
 from dagster import Definitions, in_process_executor
 
 from dagster_project.defs.backfill import build_history_backfill
+from dagster_project.defs.backtest import segment_backtests
 from dagster_project.defs.dbt_models import dbt_models
 from dagster_project.defs.enrichment import text_sentiment
+from dagster_project.defs.freshness import sources_are_fresh
 from dagster_project.defs.ingest import raw_table_checks, raw_tables
 from dagster_project.defs.jobs import daily_refresh_job, full_refresh_job, retrain_job
 from dagster_project.defs.quality import customer_features_baseline, customer_features_checks
@@ -31,10 +33,11 @@ def build_definitions(settings: Settings) -> Definitions:
             customer_features_baseline,
             segmentation_model,
             segment_tables,
+            segment_backtests,
             serving_snapshot,
             build_history_backfill(settings),
         ],
-        asset_checks=[raw_table_checks, customer_features_checks],
+        asset_checks=[raw_table_checks, customer_features_checks, sources_are_fresh],
         jobs=[full_refresh_job, daily_refresh_job, retrain_job],
         schedules=build_schedules(settings),
         sensors=[

@@ -117,6 +117,7 @@ def why_it_stopped(result: ExecuteInProcessResult) -> str:
         for event in result.all_events
         if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
         and not event.asset_check_evaluation_data.passed
+        and event.asset_check_evaluation_data.blocking
     ]
     lines = []
     if failed_checks:

@@ -35,6 +35,11 @@ class Thresholds:
     """No timestamp may lie further than this after its load time: such a date is impossible."""
     max_rate_violation_share: float = 0.005
     """Customers with more campaigns clicked or opened than sent to them."""
+    max_source_age_days: int = 3
+    """An event source (orders, web, campaign or social events) silent for more days than this,
+    and longer than any silence it kept in the half-year before, has stopped delivering: the
+    freshness check fails and alerts, and drift measured meanwhile requests no retrain. Sources
+    never provided are not stale."""
 
     # customer_features, row by row.
     max_null_share: float = 0.5

@@ -3,7 +3,8 @@
 The costly ones (full covariances, quadratic memory) are fitted on a smaller sample and extended
 to everyone: the mixture by its own predict, Ward and HDBSCAN by nearest centroid. Every
 candidate gets silhouette (on one fixed sample), Calinski-Harabasz, Davies-Bouldin and bootstrap
-stability, then the gates: at least two segments, none below the minimum share, stable enough.
+stability, then the gates: at least two segments, none below the minimum share, every two apart
+on some dimension, stable enough.
 """
 
 import os
@@ -169,16 +170,33 @@ def silhouette_on_sample(matrix: np.ndarray, config: SegmentationConfig) -> Silh
     return lambda labels: float(silhouette_score(distances, labels[rows], metric="precomputed"))
 
 
+def closest_pair(matrix: np.ndarray, labels: np.ndarray) -> tuple[float, tuple[int, int]]:
+    """How far apart the two closest segments are: over every pair of segments, the largest gap
+    between their centres on any dimension, in standard deviations of that dimension; the
+    smallest such gap, and its pair."""
+    segments = np.unique(labels)
+    spread = matrix.std(axis=0)
+    spread[spread == 0] = 1.0
+    centres = np.vstack([matrix[labels == segment].mean(axis=0) for segment in segments]) / spread
+    gaps = np.abs(centres[:, None, :] - centres[None, :, :]).max(axis=2)
+    gaps[np.diag_indices_from(gaps)] = np.inf
+    first, second = np.unravel_index(gaps.argmin(), gaps.shape)
+    return float(gaps[first, second]), (int(segments[first]), int(segments[second]))
+
+
 def score(
     candidate: Candidate, matrix: np.ndarray, fitter: CandidateFitter, silhouette: Silhouette
 ) -> None:
-    """Every score, then the gates: too few segments, a segment too small, too unstable."""
+    """Every score, then the gates: too few segments, a segment too small, two segments that do
+    not differ materially, too unstable."""
     config = fitter.config
     shares = np.bincount(pd.factorize(candidate.labels)[0]) / len(candidate.labels)
     candidate.scores["smallest_share"] = float(shares.min())
     if candidate.n_segments < 2:
         candidate.rejected_because = "fewer than 2 segments"
         return
+    separation, pair = closest_pair(matrix, candidate.labels)
+    candidate.scores["min_separation"] = separation
     candidate.scores["silhouette"] = silhouette(candidate.labels)
     candidate.scores["calinski_harabasz"] = float(calinski_harabasz_score(matrix, candidate.labels))
     candidate.scores["davies_bouldin"] = float(davies_bouldin_score(matrix, candidate.labels))
@@ -186,6 +204,11 @@ def score(
     if shares.min() < config.min_segment_share:
         candidate.rejected_because = (
             f"smallest segment {shares.min():.1%} < {config.min_segment_share:.0%}"
+        )
+    elif separation < config.min_segment_separation:
+        candidate.rejected_because = (
+            f"segments {pair[0]} and {pair[1]} differ by at most {separation:.2f} standard "
+            f"deviations on any dimension < {config.min_segment_separation}"
         )
     elif candidate.scores["stability"] < config.min_stability:
         candidate.rejected_because = (

@@ -21,10 +21,18 @@ class SegmentationConfig:
     features: tuple[str, ...] | None = None
     profile_only: tuple[str, ...] = ("age_band", "gender", "country")
     """Demographics kept for profiling and fairness audits, never used to form segments."""
-    excluded_features: tuple[str, ...] = ("spend_trend",)
+    excluded_features: tuple[str, ...] = (
+        "spend_trend",
+        "q4_exposure_share",
+        "sessions",
+        "campaigns_received",
+        "emails_received",
+        "campaign_clicks",
+    )
     """Kept in customer_features for SQL users but left out of the model. spend_trend compares two
     90-day windows; for the many customers with a few orders a quarter it is close to +-1 by
-    chance, and clustering on it split real segments in two."""
+    chance, and clustering on it split real segments in two. The others are the evidence rates
+    are weighted by (rate_opportunities, rate_expectations), not behaviour of their own."""
     categorical_features: tuple[str, ...] = ()
     """Low-cardinality text columns to one-hot encode into the model (none by default)."""
     log_features: tuple[str, ...] = (
@@ -45,11 +53,35 @@ class SegmentationConfig:
     """Heavy-tailed money and count features, compressed with a signed log1p before scaling."""
 
     # Preprocessing.
+    rate_opportunities: tuple[tuple[str, str], ...] = (
+        ("q4_order_share", "frequency"),
+        ("weekend_order_share", "frequency"),
+        ("return_rate", "frequency"),
+        ("discount_share", "frequency"),
+        ("category_share_*", "frequency"),
+        ("bounce_rate", "sessions"),
+        ("site_conversion_rate", "sessions"),
+        ("email_open_rate", "emails_received"),
+        ("click_through_rate", "campaigns_received"),
+        ("campaign_conversion_rate", "campaign_clicks"),
+    )
+    """Rate -> the column counting the opportunities it was observed over. Each rate is weighted
+    by that evidence (ml/credibility.py): one order cannot make a weekend shopper. A rate may be
+    a pattern (`category_share_*`). In YAML, a mapping: `rate_opportunities:
+    {weekend_order_share: frequency}` (replaces the whole list)."""
+    rate_expectations: tuple[tuple[str, str], ...] = (("q4_order_share", "q4_exposure_share"),)
+    """Rate -> a column holding the rate each customer would show without any preference; others
+    expect the population's pooled rate. The Q4 order share is compared with the share of the
+    customer's own days that fell in the fourth quarter, so neither the as-of date's place in the
+    calendar nor a short tenure makes a gift buyer."""
     correlation_threshold: float = 0.95
     """Of two columns correlated beyond this (absolute), the later one is dropped and reported."""
-    clip_iqr: float = 3.0
-    """Robust-scaled values are clipped to +-this many IQRs, so a few extreme customers cannot
-    claim a cluster of their own."""
+    clip_sigmas: float = 4.0
+    """Scaled values are clipped to +-this, so a few extreme customers cannot claim a cluster of
+    their own (ml/scaling.py)."""
+    max_clipped_share: float = 0.01
+    """At most this share of customers reaches the clip on any column: the scale widens until
+    the tail quantiles fall inside it."""
     pca_variance: float | None = 0.9
     """Keep this share of variance with PCA before clustering (None keeps every column): the
     discarded tail is mostly per-customer noise, and dropping it makes the scores sharper."""
@@ -69,6 +101,10 @@ class SegmentationConfig:
     share and stability gates and each kept segment holds min_segment_share. Customers then move
     only when their own behaviour crosses a segment's border, not because a refit nudged the
     borders. False lets every refresh fit and choose afresh."""
+    challenger_margin: float = 0.05
+    """Previous segments that pass the gates are replaced by a candidate with more segments only
+    when its stability exceeds min_stability by this much: a finer split that only just
+    reproduces (by chance, on a few thousand customers) does not move everyone."""
     stability_resamples: int = 5
     silhouette_sample: int = 5_000
     search_sample: int = 20_000
@@ -82,7 +118,7 @@ class SegmentationConfig:
     """Training fits on a sample this large; scoring always covers every customer."""
 
     # Explanation and identity.
-    tree_max_depth: int = 6
+    tree_max_depth: int = 8
     """Depth of the explaining tree: deep enough to separate every segment (CV F1), shallow
     enough that each rule stays a handful of conditions."""
     cv_folds: int = 5
@@ -93,10 +129,25 @@ class SegmentationConfig:
     """Permutation importances use at most this many of them: every shuffle re-predicts with
     the assigner, preprocessing included, and the ranking is settled well before the sample gets
     large."""
+    min_name_effect: float = 0.5
+    """A word enters a segment's name only when the segment's mean differs from everyone's by at
+    least this many standard deviations (standardised effect) and its median lies beyond the
+    population's quartile on that side; otherwise the segment is "Typical customers"."""
+    min_segment_separation: float = 0.5
+    """Candidates with two segments whose centres are closer than this many standard deviations
+    on every model dimension are rejected: they are one group cut in two."""
+    membership_refits: int = 20
+    """Refits on bootstrap resamples behind the membership probability: half estimate it, half
+    check its calibration (ml/membership.py)."""
     min_identity_overlap: float = 0.5
     """A new cluster keeps a previous segment's id when at least this share (Jaccard) of the
     two memberships overlap; otherwise it is a new segment with a new id."""
     random_state: int = 42
+
+    # Predictive validity (ml/backtest.py).
+    backtest_horizon_days: int = 90
+    """The backtest trains on the features as of this many days before the as-of date and
+    measures how much of the customers' behaviour since then their segments explain."""
 
     # Drift, measured on every refresh against the scoring model's training snapshot.
     drift_psi_threshold: float = 0.25
@@ -119,7 +170,12 @@ class SegmentationConfig:
         sequences = {
             name: tuple(value) for name, value in overrides.items() if isinstance(value, list)
         }
-        config = replace(cls(), **{**overrides, **sequences})
+        pairs = {
+            name: tuple((str(key), str(item)) for key, item in value.items())
+            for name, value in overrides.items()
+            if isinstance(value, Mapping)
+        }
+        config = replace(cls(), **{**overrides, **sequences, **pairs})
         config.validate(source)
         return config
 
@@ -134,3 +190,13 @@ class SegmentationConfig:
             )
         if self.pca_variance is not None and not 0 < self.pca_variance <= 1:
             raise ValueError(f"{source}: pca_variance must be in (0, 1]")
+        if not 0 <= self.max_clipped_share < 1 or self.clip_sigmas <= 0:
+            raise ValueError(f"{source}: clip_sigmas must be > 0 and max_clipped_share in [0, 1)")
+        for name in ("rate_opportunities", "rate_expectations"):
+            pairs = getattr(self, name)
+            if not all(isinstance(pair, tuple) and len(pair) == 2 for pair in pairs):
+                raise ValueError(f"{source}: {name} must map a rate to a column name")
+        if self.backtest_horizon_days < 1:
+            raise ValueError(f"{source}: backtest_horizon_days must be at least 1")
+        if self.membership_refits < 4:
+            raise ValueError(f"{source}: membership_refits must be at least 4")

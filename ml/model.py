@@ -15,11 +15,13 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.base import ClassifierMixin
+from sklearn.isotonic import IsotonicRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.tree import DecisionTreeClassifier
 
 from ml.drift import DriftReference
+from ml.membership import membership_probability
 
 DRIFT_REFERENCE = "drift_reference.json"
 
@@ -30,6 +32,10 @@ class Segment:
     name: str
     description: str
     rule: str
+    name_evidence: list[dict[str, object]] = field(default_factory=list)
+    """Per phrase of the name: the feature, its standardised effect, the segment's median and
+    where it falls among all customers (ml/profiles.py). Empty for models saved before names
+    needed evidence."""
 
 
 @dataclass
@@ -43,9 +49,12 @@ class SegmentationModel:
     segments: dict[int, Segment]
     drift_reference: DriftReference | None = None  # the training snapshot; None before drift
     metrics: dict[str, Any] = field(default_factory=dict)
+    membership: IsotonicRegression | None = None
+    """Assigner margin -> probability of keeping the segment under a refit (ml/membership.py);
+    None for models saved before it existed."""
 
     def assign(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """customer_id, segment_id, segment_name, confidence (the assigner's probability)."""
+        """customer_id, segment_id, segment_name, membership_probability."""
         probabilities = self.assigner.predict_proba(frame)
         best = probabilities.argmax(axis=1)
         segment_ids = self.assigner.classes_[best].astype(int)
@@ -55,7 +64,7 @@ class SegmentationModel:
                 "customer_id": frame["customer_id"].to_numpy(),
                 "segment_id": segment_ids,
                 "segment_name": pd.Series(segment_ids).map(names).to_numpy(),
-                "confidence": probabilities[np.arange(len(best)), best],
+                "membership_probability": membership_probability(self.membership, probabilities),
             }
         )
 
@@ -66,6 +75,7 @@ class SegmentationModel:
                 "preprocessor": self.preprocessor,
                 "assigner": self.assigner,
                 "explainer": self.explainer,
+                "membership": self.membership,
             },
             folder / "model.joblib",
         )
@@ -81,7 +91,7 @@ class SegmentationModel:
 
     @classmethod
     def load(cls, folder: Path) -> "SegmentationModel":
-        fitted = joblib.load(folder / "model.joblib")
+        fitted = {"membership": None, **joblib.load(folder / "model.joblib")}
         features = json.loads((folder / "features.json").read_text())
         if not isinstance(fitted["assigner"], Pipeline):
             fitted["assigner"] = _reading_explain_features(

@@ -59,3 +59,39 @@ def segment_sizes(sizes: pd.Series) -> bytes:
     sizes.sort_values().plot.barh(ax=axis)
     axis.set_xlabel("customers")
     return _png(figure)
+
+
+def membership_calibration(table: pd.DataFrame) -> bytes:
+    """Published membership probability against the share of customers who kept their segment
+    in held-out refits, per probability bin; the diagonal is perfect calibration."""
+    figure = Figure(figsize=(5, 4.5))
+    axis = figure.subplots()
+    axis.plot([0, 1], [0, 1], color="grey", linestyle="--", label="calibrated")
+    axis.scatter(
+        table["mean_probability"],
+        table["kept_share"],
+        s=20 + 200 * table["customers"] / table["customers"].sum(),
+        label="probability bins (size: customers)",
+    )
+    axis.set_xlabel("published membership probability")
+    axis.set_ylabel("share that kept its segment in held-out refits")
+    axis.set_xlim(0, 1.02)
+    axis.set_ylim(0, 1.02)
+    axis.legend(loc="upper left", fontsize=8)
+    return _png(figure)
+
+
+def backtest_bars(table: pd.DataFrame) -> bytes:
+    """Eta squared of each later-behaviour measure, segments beside the RFM cells."""
+    wide = table.pivot(index="measure", columns="grouping", values="eta_squared")
+    figure = Figure(figsize=(6, 4))
+    axis = figure.subplots()
+    positions = np.arange(len(wide))
+    width = 0.8 / max(len(wide.columns), 1)
+    for offset, grouping in enumerate(wide.columns):
+        axis.bar(positions + offset * width, wide[grouping], width, label=grouping)
+    axis.set_xticks(positions + width * (len(wide.columns) - 1) / 2, wide.index)
+    axis.set_ylabel("share of variance explained (eta squared)")
+    axis.set_title("later behaviour explained by the groups")
+    axis.legend()
+    return _png(figure)

@@ -1,9 +1,10 @@
 """One scikit-learn pipeline from customer_features columns to the matrix segments are found in.
 
-Signed log1p for heavy-tailed money and counts, median imputation with missing-indicator columns,
-one-hot encoding for configured categoricals, removal of near-duplicate columns, robust scaling
-clipped to a few IQRs, and optional PCA. The fitted pipeline is saved with the model, so scoring
-transforms exactly as training did.
+Rates weighted by the evidence behind them (ml/credibility.py), signed log1p for heavy-tailed
+money and counts, median imputation with missing-indicator columns, one-hot encoding for
+configured categoricals, removal of near-duplicate columns, scaling whose clip only a small share
+of customers reaches (ml/scaling.py), and optional PCA. The fitted pipeline is saved with the
+model, so scoring transforms exactly as training did.
 """
 
 import numpy as np
@@ -13,9 +14,11 @@ from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, RobustScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from ml.config import SegmentationConfig
+from ml.credibility import CredibilityWeighting
+from ml.scaling import BoundedScaler
 
 ID_COLUMNS: tuple[str, ...] = ("customer_id", "as_of_date")
 
@@ -87,7 +90,26 @@ class CorrelationFilter(TransformerMixin, BaseEstimator):
         return np.asarray(self.kept_, dtype=object)
 
 
+def credibility_weighting(
+    config: SegmentationConfig, output: list[str] | None = None
+) -> CredibilityWeighting:
+    return CredibilityWeighting(
+        dict(config.rate_opportunities), dict(config.rate_expectations), output
+    )
+
+
+def evidence_columns(
+    frame: pd.DataFrame, columns: list[str], config: SegmentationConfig
+) -> list[str]:
+    """The columns the rates among `columns` are weighted by (ml/credibility.py), that the
+    frame has and the model does not already read."""
+    needed = credibility_weighting(config).evidence_columns(columns)
+    return [name for name in needed if name in frame.columns and name not in columns]
+
+
 def build_preprocessor(columns: list[str], config: SegmentationConfig) -> Pipeline:
+    """From a frame of the model `columns` and their evidence columns (`evidence_columns`), which
+    the weighting step reads and drops, to the clustering space."""
     categorical = [name for name in columns if name in config.categorical_features]
     logged = [name for name in columns if name in config.log_features]
     linear = [name for name in columns if name not in categorical and name not in logged]
@@ -110,17 +132,14 @@ def build_preprocessor(columns: list[str], config: SegmentationConfig) -> Pipeli
             categorical,
         ),
     ]
+    weighted_rates = list(credibility_weighting(config).opportunities_of(columns))
     steps = [
+        ("credibility", credibility_weighting(config, columns)),
         ("columns", ColumnTransformer(branches, verbose_feature_names_out=False)),
         ("deduplicate", CorrelationFilter(config.correlation_threshold)),
-        ("scale", RobustScaler()),
         (
-            "clip",
-            FunctionTransformer(
-                np.clip,
-                kw_args={"a_min": -config.clip_iqr, "a_max": config.clip_iqr},
-                feature_names_out="one-to-one",
-            ),
+            "scale",
+            BoundedScaler(config.clip_sigmas, config.max_clipped_share, weighted_rates),
         ),
     ]
     if config.pca_variance is not None:

@@ -1,9 +1,14 @@
 """Segment profiles (per-feature mean and lift against all customers), names and descriptions.
 
-A name comes from the features on which a segment differs most from everyone (standardised mean
-difference), read through a small lexicon of feature phrases; so names follow the data, not a
-fixed list of personas. Features missing from the lexicon get a generic "High x" / "Low x".
+A name comes from the features on which a segment differs most from everyone, read through a
+small lexicon of feature phrases; so names follow the data, not a fixed list of personas. A
+phrase enters a name only with evidence (`name_evidence`): the segment's mean differs from
+everyone's by at least `min_effect` standard deviations, and its median lies beyond the
+population's quartile on that side (at or above the 75th percentile, at or below the 25th, ties
+counted half). Features missing from the lexicon get a generic "High x" / "Low x".
 """
+
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -37,6 +42,26 @@ LEXICON: dict[str, tuple[str | None, str | None]] = {
 CATEGORY_PREFIX = "category_share_"
 NAME_PHRASES = 2
 DESCRIPTION_FEATURES = 4
+TYPICAL = "Typical customers"
+QUARTILE = 0.25
+
+
+@dataclass(frozen=True)
+class NameEvidence:
+    """Why a phrase is in a segment's name."""
+
+    phrase: str
+    feature: str
+    effect: float  # (segment mean - everyone's mean) / everyone's standard deviation
+    segment_median: float
+    population_percentile: float  # where the segment's median falls among everyone (mid-rank)
+
+    def as_dict(self) -> dict[str, object]:
+        return {key: _rounded(value) for key, value in asdict(self).items()}
+
+
+def _rounded(value: object) -> object:
+    return round(value, 4) if isinstance(value, float) else value
 
 
 def profile_table(features: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
@@ -71,16 +96,45 @@ def _phrase(feature: str, high: bool) -> str | None:
     return f"{'High' if high else 'Low'} {feature.replace('_', ' ')}"
 
 
-def segment_names(differences: pd.DataFrame) -> dict[object, str]:
-    """A short, unique name per segment from its most distinctive features."""
-    candidates: dict[object, list[str]] = {}
+def _percentile(population: np.ndarray, value: float) -> float:
+    """Mid-rank percentile of `value` among `population`: share below plus half the share equal."""
+    below = np.searchsorted(population, value, side="left")
+    equal = np.searchsorted(population, value, side="right") - below
+    return float((below + equal / 2) / len(population))
+
+
+def name_evidence(
+    features: pd.DataFrame, labels: pd.Series, min_effect: float
+) -> dict[object, list[NameEvidence]]:
+    """Per segment, every phrase its data supports, strongest effect first (see the module
+    docstring). `features` are in their own units (rates evidence-weighted), `labels` aligned."""
+    numeric = features.select_dtypes("number")
+    differences = standardised_differences(numeric, labels)
+    sorted_values = {name: np.sort(numeric[name].dropna().to_numpy()) for name in numeric}
+    medians = numeric.groupby(labels.to_numpy()).median()
+    supported: dict[object, list[NameEvidence]] = {}
     for segment, row in differences.iterrows():
-        phrases: list[str] = []
+        found: list[NameEvidence] = []
         for feature in row.abs().sort_values(ascending=False).index:
-            phrase = _phrase(feature, row[feature] > 0)
-            if phrase and phrase not in phrases:
-                phrases.append(phrase)
-        candidates[segment] = phrases or ["Typical customers"]
+            effect, median = row[feature], medians.loc[segment, feature]
+            if not abs(effect) >= min_effect or pd.isna(median) or not len(sorted_values[feature]):
+                continue
+            percentile = _percentile(sorted_values[feature], median)
+            beyond = percentile >= 1 - QUARTILE if effect > 0 else percentile <= QUARTILE
+            phrase = _phrase(feature, effect > 0)
+            if beyond and phrase and phrase not in [item.phrase for item in found]:
+                found.append(
+                    NameEvidence(phrase, feature, float(effect), float(median), percentile)
+                )
+        supported[segment] = found
+    return supported
+
+
+def segment_names(evidence: dict[object, list[NameEvidence]]) -> dict[object, str]:
+    """A short, unique name per segment from its best-supported phrases."""
+    candidates = {
+        segment: [item.phrase for item in items] or [TYPICAL] for segment, items in evidence.items()
+    }
     names: dict[object, str] = {}
     for segment, phrases in candidates.items():
         name = _join(phrases[:NAME_PHRASES])
@@ -99,9 +153,16 @@ def _join(phrases: list[str]) -> str:
     return ", ".join([first, *(phrase.lower() for phrase in rest)])
 
 
+def name_phrases(name: str) -> list[str]:
+    """The phrases a name was joined from, lower case, without a disambiguating number."""
+    base = name.rstrip("0123456789").rstrip() if name[-1:].isdigit() else name
+    return [phrase.strip().lower() for phrase in base.split(",")]
+
+
 def describe_segment(profile: pd.Series, differences: pd.Series, rule: str | None) -> str:
-    """Plain language: size, the features where the segment stands out most, and its rule."""
-    lines = [f"{profile['share']:.1%} of customers ({int(profile['customers']):,})."]
+    """Plain language: the features where the segment stands out most, and its rule. No
+    counts: segment_profiles holds the size of the published segment."""
+    lines = []
     standouts = differences.abs().sort_values(ascending=False).index[:DESCRIPTION_FEATURES]
     comparisons = []
     for feature in standouts:

@@ -17,7 +17,7 @@ class Scored:
     """Every customer's assignment, and how far they drifted from the training snapshot (empty
     frames when the model has no snapshot)."""
 
-    assignments: pd.DataFrame  # customer_id, segment_id, segment_name, confidence
+    assignments: pd.DataFrame  # customer_id, segment_id, segment_name, membership_probability
     feature_psi: pd.DataFrame  # feature, psi
     segment_share_changes: pd.DataFrame  # segment_id, training_share, share, change
 

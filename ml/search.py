@@ -60,9 +60,9 @@ class SearchResult:
                 "candidate": candidate.name,
                 "algorithm": candidate.algorithm,
                 "segments": candidate.n_segments,
-                **candidate.scores,
                 "chosen": candidate is self.chosen,
                 "rejected_because": candidate.rejected_because or "",
+                **candidate.scores,
             }
             for candidate in self.candidates
         ]
@@ -171,24 +171,17 @@ def search(
     above, and refits the chosen one on all of `matrix` (unless the previous segments are kept).
 
     On a refresh (`incumbent` given) with `keep_previous_model`, the previous model's segments
-    are kept as they are, assigned afresh to this run's customers, while its structure still holds:
-    its candidate (algorithm and parameters), refitted on this data, passes the share and
-    stability gates, and each of its segments still holds the minimum share. Refitting instead
-    moved about three times as many customers in a month of demo data, all of it boundary drift:
-    see the stability table in docs/segmentation.md."""
+    are kept as they are, assigned afresh to this run's customers, while they pass the gates of
+    any candidate on this data (each segment holds the minimum share; refits of its algorithm on
+    resamples reproduce them) and no candidate that passes them has more segments. Refitting
+    every time moved about three times as many customers in a month of demo data, all of it
+    boundary drift: see the stability table in docs/segmentation.md."""
     positions = sample_positions(len(matrix), config.search_sample, config.random_state)
     sample = matrix[positions]
     with tempfile.TemporaryDirectory(prefix="ward-trees-") as cache_dir:
         fitter = CandidateFitter(config, cache_dir)
         silhouette = silhouette_on_sample(sample, config)
         specs, bic = _candidate_specs(sample, config)
-        previous_spec = (incumbent.algorithm, incumbent.params) if incumbent else None
-        if (
-            previous_spec
-            and incumbent.algorithm in config.algorithms
-            and previous_spec not in specs
-        ):
-            specs.append(previous_spec)
         candidates = _fitted_and_scored(specs, sample, fitter, silhouette)
         ranked = rank_candidates(candidates, config.algorithms)
         if not ranked:
@@ -198,10 +191,12 @@ def search(
                 f"segmentation may reproduce; lower min_stability or min_segment_share in the "
                 f"segmentation config, or narrow k_range"
             )
-        best = ranked[0]
-        kept = _kept_segments(incumbent, ranked, positions, sample, fitter, silhouette)
+        kept = _previous_segments(incumbent, ranked, positions, sample, fitter, silhouette)
         if kept is not None:
             candidates.append(kept)
+        keeping = kept is not None and kept.rejected_because is None
+        best = ranked[0] if kept is None or keeping else _challenger(kept, ranked)
+        if keeping:
             labels = incumbent.labels
         else:
             labels = fitter.fit(best.algorithm, best.params, matrix, config.random_state)(matrix)
@@ -212,17 +207,26 @@ def search(
         f"best mean rank ({best.scores['mean_rank']:.2f}) over silhouette, Calinski-Harabasz, "
         f"Davies-Bouldin and stability"
     )
-    if kept is None:
+    if not keeping:
         return SearchResult(candidates, best, rule, bic, labels)
     reason = (
-        f"kept the previous model's segments: {kept.algorithm} with {kept.params} refitted on "
-        f"this data still passes both gates and each kept segment holds >= "
-        f"{config.min_segment_share:.0%} of customers (by itself the rule would pick: {rule})"
+        f"kept the previous model's segments: they pass every gate on this data (smallest "
+        f"segment {kept.scores['smallest_share']:.1%}, stability {kept.scores['stability']:.2f} "
+        f"against refits of {kept.algorithm} with {kept.params}), and no candidate with more "
+        f"segments reaches stability {config.min_stability + config.challenger_margin:.2f} "
+        f"(by itself the rule would pick: {rule})"
     )
     return SearchResult(candidates, kept, reason, bic, labels)
 
 
-def _kept_segments(
+def _challenger(kept: Candidate, ranked: list[Candidate]) -> Candidate:
+    """The candidate that replaces rejected previous segments: the first ranked one with more
+    segments than they have when they lost to one, else the first ranked."""
+    finer = [c for c in ranked if c.n_segments > kept.n_segments]
+    return finer[0] if finer and kept.rejected_because.startswith("replaced") else ranked[0]
+
+
+def _previous_segments(
     incumbent: Incumbent | None,
     ranked: list[Candidate],
     positions: np.ndarray,
@@ -230,19 +234,28 @@ def _kept_segments(
     fitter: CandidateFitter,
     silhouette: Silhouette,
 ) -> Candidate | None:
-    """The previous model's segments on the search sample, scored like any candidate (its
-    stability: agreement with refits of its algorithm on resamples), when they may be kept."""
+    """The previous model's segments on the search sample, gated like any candidate: each holds
+    the minimum share, and refits of its algorithm on resamples reproduce them (stability).
+    They stay unless a candidate with more segments passes the gates with a stability at least
+    `challenger_margin` above the gate: when the data has gained a segment, the search finds it,
+    while a finer split that only just reproduces does not replace segments that hold. None when
+    there is no previous model to weigh."""
     config = fitter.config
     if incumbent is None or not config.keep_previous_model:
-        return None
-    spec = (incumbent.algorithm, incumbent.params)
-    if not any((c.algorithm, c.params) == spec for c in ranked):
         return None
     kept = Candidate(
         incumbent.algorithm, incumbent.params, incumbent.labels[positions], previous_model=True
     )
     score(kept, sample, fitter, silhouette)
-    if kept.n_segments < 2 or kept.scores["smallest_share"] < config.min_segment_share:
-        return None
-    kept.rejected_because = None  # its own stability is reported; the gate is its refit's
+    if kept.rejected_because is not None:
+        return kept
+    bar = config.min_stability + config.challenger_margin
+    challengers = [
+        c for c in ranked if c.n_segments > kept.n_segments and c.scores["stability"] >= bar
+    ]
+    if challengers:
+        kept.rejected_because = (
+            f"replaced: {challengers[0].name} passes every gate with {challengers[0].n_segments} "
+            f"segments and stability {challengers[0].scores['stability']:.2f} >= {bar:.2f}"
+        )
     return kept

@@ -280,6 +280,7 @@ sessions as (
 engagement as (
     select
         customer_id,
+        count(*) as sessions_count,
         count(*) filter (where started_at >= (select recent_start from as_of)) as recent_sessions_count,
         avg(duration_seconds) as avg_session_seconds,
         avg(page_views_count) as pages_per_session,
@@ -321,7 +322,10 @@ campaigns as (
             / nullif(count(*) filter (where channel = 'email'), 0) as email_open_rate,
         count(*) filter (where is_clicked) / count(*) as click_through_rate,
         count(*) filter (where is_clicked and is_converted)
-            / nullif(count(*) filter (where is_clicked), 0) as campaign_conversion_rate
+            / nullif(count(*) filter (where is_clicked), 0) as campaign_conversion_rate,
+        count(*) as campaigns_received,
+        count(*) filter (where channel = 'email') as emails_received,
+        count(*) filter (where is_clicked) as campaign_clicks
     from (
         select
             customer_id,
@@ -413,9 +417,17 @@ select
         as discount_share,
     category_mix.* exclude (customer_id),
     customer_orders.q4_order_share,
+    coalesce(
+        ((92 * year(as_of.as_of_date) + least(greatest(date_diff('day', make_date(year(as_of.as_of_date), 10, 1), as_of.as_of_date), 0), 92))
+            - (92 * year(first_seen.day) + least(greatest(date_diff('day', make_date(year(first_seen.day), 10, 1), first_seen.day), 0), 92)))
+            / nullif(date_diff('day', first_seen.day, as_of.as_of_date), 0),
+        case when month(first_seen.day) >= 10 then 1.0 else 0.0 end
+    ) as q4_exposure_share,
     customer_orders.weekend_order_share,
     case when observed.has_web_events then coalesce(engagement.recent_sessions_count, 0) end
         as sessions_90d,
+    case when observed.has_web_events then coalesce(engagement.sessions_count, 0) end
+        as sessions,
     engagement.avg_session_seconds,
     engagement.pages_per_session,
     engagement.bounce_rate,
@@ -423,6 +435,9 @@ select
     campaigns.email_open_rate,
     campaigns.click_through_rate,
     campaigns.campaign_conversion_rate,
+    campaigns.campaigns_received,
+    campaigns.emails_received,
+    campaigns.campaign_clicks,
     case when observed.has_social_interactions then coalesce(social.likes_count, 0) end as likes,
     case when observed.has_social_interactions then coalesce(social.shares_count, 0) end as shares,
     case when observed.has_social_interactions then coalesce(social.comments_count, 0) end
@@ -456,6 +471,12 @@ from (
 cross join as_of
 cross join observed
 left join customer_orders on customers.customer_id = customer_orders.customer_id
+cross join lateral (
+    select cast(least(
+        coalesce(customers.signup_at, customer_orders.first_ordered_at),
+        coalesce(customer_orders.first_ordered_at, customers.signup_at)
+    ) as date) as day
+) as first_seen
 left join category_mix on customers.customer_id = category_mix.customer_id
 left join engagement on customers.customer_id = engagement.customer_id
 left join campaigns on customers.customer_id = campaigns.customer_id

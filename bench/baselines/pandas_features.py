@@ -376,6 +376,7 @@ def _engagement(events: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
         converted=sessions["has_purchase"].astype(int),
     )
     per_customer = sessions.groupby("customer").agg(
+        sessions_count=("recent", "size"),
         recent_sessions_count=("recent", "sum"),
         avg_session_seconds=("duration", "mean"),
         pages_per_session=("page_views", "mean"),
@@ -442,6 +443,9 @@ def _campaigns(raw: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
             "click_through_rate": per_customer["clicks"] / per_customer["campaigns"],
             "campaign_conversion_rate": per_customer["conversions"]
             / per_customer["clicks"].replace(0, np.nan),
+            "campaigns_received": per_customer["campaigns"],
+            "emails_received": per_customer["emails"],
+            "campaign_clicks": per_customer["clicks"],
         }
     ).reset_index()
 
@@ -535,8 +539,10 @@ def _final(
         column = f"category_share_{category}"
         out[column] = features[column] if has_products else np.nan
     out["q4_order_share"] = features["q4_order_share"]
+    out["q4_exposure_share"] = _q4_exposure_share(first_seen, as_of_day)
     out["weekend_order_share"] = features["weekend_order_share"]
     out["sessions_90d"] = count("recent_sessions_count", has_web_events)
+    out["sessions"] = count("sessions_count", has_web_events)
     for column in [
         "avg_session_seconds",
         "pages_per_session",
@@ -547,6 +553,8 @@ def _final(
         "campaign_conversion_rate",
     ]:
         out[column] = features[column]
+    for column in ["campaigns_received", "emails_received", "campaign_clicks"]:
+        out[column] = features[column].astype("Int32")
     for name in ["likes", "shares", "comments", "mentions"]:
         out[name] = count(f"{name}_count", has_social)
     out["avg_sentiment"] = features["avg_sentiment"]
@@ -554,3 +562,21 @@ def _final(
     out["gender"] = features["gender"]
     out["country"] = features["country_code"]
     return out
+
+
+def _q4_exposure_share(first_seen: pd.Series, as_of_day: pd.Timestamp) -> pd.Series:
+    """Share of the days from first seen to the as-of date that fall in October to December."""
+    start = first_seen.dt.tz_localize(None).dt.normalize()
+
+    def q4_days_before(day: pd.Series) -> pd.Series:
+        october = pd.to_datetime(
+            day.dt.year.astype("Int64").astype(str) + "-10-01", errors="coerce"
+        )
+        into = (day - october).dt.days.clip(lower=0, upper=92)
+        return 92 * day.dt.year + into
+
+    end = pd.Series(as_of_day, index=start.index)
+    days = (end - start).dt.days
+    share = (q4_days_before(end) - q4_days_before(start)) / days.replace(0, np.nan)
+    first_in_q4 = (start.dt.month >= 10).astype(float).where(start.notna())
+    return share.fillna(first_in_q4)

@@ -85,8 +85,8 @@ def build_history_backfill(settings: Settings) -> AssetsDefinition:
                     "current dates; backfill only fills in the past."
                 )
             version = backfill_model_version(conn, day)
-        _rebuild_features(dbt, warehouse, day)
-        _validate_features(quality, warehouse)
+        rebuild_features_as_of(dbt, warehouse, day)
+        validate_point_in_time_features(quality, warehouse)
         model = segmentation.load(version) if version else segmentation.current()
         with warehouse.connect() as conn:
             scored = score_everyone(conn, model, POINT_IN_TIME_FEATURES_TABLE)
@@ -117,7 +117,9 @@ def build_history_backfill(settings: Settings) -> AssetsDefinition:
     return segment_history_backfill
 
 
-def _rebuild_features(dbt: DbtCliResource, warehouse: WarehouseResource, day: date) -> None:
+def rebuild_features_as_of(dbt: DbtCliResource, warehouse: WarehouseResource, day: date) -> None:
+    """The intermediate and marts layers as of `day`, in schemas pit_intermediate and
+    pit_marts."""
     dbt_vars = {
         "warehouse_path": warehouse.path,
         "as_of_date": day.isoformat(),
@@ -135,8 +137,11 @@ def _rebuild_features(dbt: DbtCliResource, warehouse: WarehouseResource, day: da
     shutil.rmtree(invocation.target_path, ignore_errors=True)
 
 
-def _validate_features(quality: DataQualityResource, warehouse: WarehouseResource) -> None:
-    """The valid_rows gate on the rebuilt features: bad data reaches no history either."""
+def validate_point_in_time_features(
+    quality: DataQualityResource, warehouse: WarehouseResource
+) -> None:
+    """The valid_rows gate on the rebuilt features: bad data reaches no history (or backtest)
+    either."""
     with warehouse.connect(read_only=True) as conn:
         known = conn.execute(
             f"select count(*) from {POINT_IN_TIME_DIM_CUSTOMERS_TABLE}"

@@ -7,7 +7,7 @@ in a daemon-launched run, more than most steps of a daily refresh take.
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
-from dagster_project.lib.names import HISTORY_BACKFILL, SEGMENTATION_MODEL, WAREHOUSE_TAG
+from dagster_project.lib.names import BACKTESTS, HISTORY_BACKFILL, SEGMENTATION_MODEL, WAREHOUSE_TAG
 
 # Daily partitions of past days (HISTORY_BACKFILL) are materialized by backfills, never by a
 # refresh.
@@ -20,12 +20,13 @@ full_refresh_job = define_asset_job(
     executor_def=in_process_executor,
     tags=WRITES_WAREHOUSE,
     description="Load the landing files, score sentiment, build every dbt model and test, "
-    "validate, train the segmentation and publish the segment tables.",
+    "validate, train the segmentation, publish the segment tables and backtest the "
+    "segmentation.",
 )
 
 daily_refresh_job = define_asset_job(
     name="daily_refresh",
-    selection=CURRENT_STATE - AssetSelection.assets(SEGMENTATION_MODEL),
+    selection=CURRENT_STATE - AssetSelection.assets(SEGMENTATION_MODEL, BACKTESTS),
     executor_def=in_process_executor,
     tags=WRITES_WAREHOUSE,
     description="Load new landing files, rebuild the features (incremental staging), validate, "
@@ -37,6 +38,6 @@ retrain_job = define_asset_job(
     selection=AssetSelection.assets(SEGMENTATION_MODEL).downstream(),
     executor_def=in_process_executor,
     tags=WRITES_WAREHOUSE,
-    description="Retrain the segmentation on the current features and re-publish the segment "
-    "tables (started by the drift sensor).",
+    description="Retrain the segmentation on the current features, re-publish the segment "
+    "tables and backtest (started by the drift sensor).",
 )

@@ -115,6 +115,12 @@ class SegmentationResource(ConfigurableResource):
     def current(self) -> SegmentationModel:
         return model_store.current_model(Path(self.models_dir))
 
+    def current_if_any(self) -> SegmentationModel | None:
+        """The model in use, or None before the first training."""
+        if not model_store.has_current_model(Path(self.models_dir)):
+            return None
+        return self.current()
+
     def load(self, version: str) -> SegmentationModel:
         return model_store.load_model(Path(self.models_dir), version)
 

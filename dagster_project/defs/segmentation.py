@@ -1,10 +1,8 @@
 """Segmentation: train (model search, explanation, stable ids), then score and publish everyone."""
 
-import base64
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -17,9 +15,15 @@ from dagster import (
 )
 
 from dagster_project.defs.metadata import markdown_table, table_metadata
+from dagster_project.defs.model_report import training_metadata
 from dagster_project.defs.quality import CUSTOMER_FEATURES
-from dagster_project.defs.resources import SegmentationResource, WarehouseResource
+from dagster_project.defs.resources import (
+    DataQualityResource,
+    SegmentationResource,
+    WarehouseResource,
+)
 from dagster_project.lib import names
+from dagster_project.lib.freshness import describe_stale, source_ages, stale_sources
 from dagster_project.lib.names import (
     BACKFILLED_TABLES,
     RETRAIN_METADATA,
@@ -36,16 +40,18 @@ from dagster_project.lib.segment_store.reads import (
     score_everyone,
     training_sample,
 )
-from ml import plots
 from ml.drift import retrain_reason
 from ml.scoring import Scored
-from ml.train import TrainingReport, train
+from ml.train import train, training_fingerprint
 
 SEGMENTATION_MODEL = AssetKey(names.SEGMENTATION_MODEL)
 PUBLISHED_TABLES = {
-    names.CUSTOMER_SEGMENTS: "Current segment of every customer, with the assigner's confidence.",
-    names.SEGMENT_PROFILES: "Per segment: name, description, size, and each feature's mean and "
-    "lift.",
+    names.CUSTOMER_SEGMENTS: "Current segment of every customer, with the probability that they "
+    "keep it when the segmentation is refitted (membership_probability).",
+    names.SEGMENT_PROFILES: "Per segment: name, the evidence for each word of it, description, "
+    "size, and each feature's mean and lift.",
+    names.SEGMENT_DEMOGRAPHICS: "Per segment and demographic value (age band, gender, country): "
+    "customers, share in the segment against share overall.",
     names.SEGMENT_HISTORY: "Type-2 history: which segment each customer was in, "
     "valid_from/valid_to.",
     names.SEGMENT_TRANSITIONS: "Customers moving between segments on each as-of date.",
@@ -57,56 +63,6 @@ PUBLISHED_TABLES = {
     names.FEATURE_DRIFT: "Per scored date and model feature: population stability index against "
     "the model's training snapshot, and whether it passed the threshold.",
 }
-
-
-def _image(png: bytes) -> MetadataValue:
-    return MetadataValue.md(f"![plot](data:image/png;base64,{base64.b64encode(png).decode()})")
-
-
-def _training_metadata(report: TrainingReport) -> dict[str, MetadataValue]:
-    model, found = report.model, report.search
-    names = {segment_id: segment.name for segment_id, segment in model.segments.items()}
-    sizes = report.labels.map(names).value_counts()
-    segments = [
-        {
-            "segment_id": segment.segment_id,
-            "name": segment.name,
-            "customers": int(sizes.get(segment.name, 0)),
-            "description": segment.description,
-        }
-        for segment in model.segments.values()
-    ]
-    cv = report.explainer_cv.per_segment.assign(segment=lambda f: f["segment"].map(names))
-    return {
-        "model_version": MetadataValue.text(model.version),
-        "chosen": MetadataValue.text(found.chosen.name),
-        "chosen_because": MetadataValue.text(found.reason),
-        "candidates": markdown_table(found.table().round(3), max_rows=100),
-        "segments": markdown_table(pd.DataFrame(segments), max_rows=50),
-        "explainer_macro_f1": MetadataValue.float(report.explainer_cv.macro_f1),
-        "assigner_macro_f1": MetadataValue.float(report.assigner_cv.macro_f1),
-        "explainer_cv_per_segment": markdown_table(cv.round(3), max_rows=50),
-        "permutation_importance": markdown_table(
-            report.importances.head(10).round(4).rename("importance").reset_index(), max_rows=10
-        ),
-        "dropped_near_duplicates": markdown_table(
-            pd.DataFrame(
-                [(k, *v) for k, v in report.dropped_features.items()],
-                columns=["dropped", "duplicate_of", "abs_correlation"],
-            ),
-            max_rows=50,
-        ),
-        "stability_ari_vs_previous": MetadataValue.float(report.stability_ari)
-        if report.stability_ari is not None
-        else MetadataValue.text("first run"),
-        "new_segment_ids": MetadataValue.text(str(list(report.matching.new_segments))),
-        "training_customers": MetadataValue.int(len(report.labels)),
-        "k_selection": _image(plots.k_selection_curves(found.table())),
-        "segment_map": _image(
-            plots.segment_map(report.matrix, report.labels.to_numpy(), names, seed=0)
-        ),
-        "segment_sizes": _image(plots.segment_sizes(sizes)),
-    }
 
 
 @asset(
@@ -127,7 +83,8 @@ def segmentation_model(
     model's segments while its structure still holds, keeps segment ids by matching them, and
     trains a decision tree (rules) and an assigner (logistic regression in the clustering
     space).
-    Saved as a new model version."""
+    Saved as a new model version, unless the current model was trained on exactly the same
+    training rows and settings: then it is reused, and the same data gives the same segments."""
     config = segmentation.config()
     with warehouse.connect(read_only=True) as conn:
         as_of_date = features_as_of(conn)
@@ -141,6 +98,22 @@ def segmentation_model(
             )
         features = training_sample(conn, config.train_sample, config.random_state)
         previous = previous_run(conn, segmentation.load)
+    current = segmentation.current_if_any()
+    fingerprint = training_fingerprint(features, config)
+    if current is not None and current.metrics.get("training_fingerprint") == fingerprint:
+        reason = (
+            f"reused model {current.version}: it was trained on exactly these training rows "
+            "with these settings (training fingerprint equal), so training again could only "
+            "move customers by chance"
+        )
+        context.log.info(reason)
+        return MaterializeResult(
+            metadata={
+                "model_version": MetadataValue.text(current.version),
+                "reused_because": MetadataValue.text(reason),
+                "training_fingerprint": MetadataValue.text(fingerprint),
+            }
+        )
     version = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{context.run.run_id[:8]}"
     report = train(features, config, version, previous)
     report.model.metrics["trained_because"] = context.run.tags.get(
@@ -149,7 +122,7 @@ def segmentation_model(
     folder = segmentation.save(report.model)
     context.log.info(f"Model {version} saved to {folder}: {report.search.reason}")
     return MaterializeResult(
-        metadata={"artifacts": MetadataValue.path(str(folder)), **_training_metadata(report)}
+        metadata={"artifacts": MetadataValue.path(str(folder)), **training_metadata(report)}
     )
 
 
@@ -171,30 +144,36 @@ def segment_tables(
     context: AssetExecutionContext,
     warehouse: WarehouseResource,
     segmentation: SegmentationResource,
+    quality: DataQualityResource,
 ) -> Iterator[MaterializeResult]:
     """Scores every customer in chunks with the current model (a past date scored before: with
     the model that scored it), measures drift against the model's training snapshot, and
     publishes schema `segments` in one transaction: readers see the old tables or the new,
     never a mix. A date before the newest one scored is a backfill: it goes into the history
-    only. Drift or segment sizes beyond the configured thresholds request a retrain."""
+    only. Drift or segment sizes beyond the configured thresholds request a retrain, unless an
+    event source is stale (lib/freshness.py): a retrain would learn the stall."""
     config = segmentation.config()
+    max_age = quality.thresholds().max_source_age_days
     with warehouse.connect(read_only=True) as conn:
         as_of_date = features_as_of(conn)
         backfill = is_backfill(conn, as_of_date)
         version = backfill_model_version(conn, as_of_date)
+        stale = stale_sources(source_ages(conn, as_of_date), max_age)
     model = segmentation.load(version) if version else segmentation.current()
     with warehouse.connect() as conn:
         scored = score_everyone(conn, model)
-        retrain_because = (
-            ""
-            if backfill
-            else retrain_reason(
-                scored.feature_psi,
-                scored.segment_share_changes,
-                config.drift_psi_threshold,
-                config.drift_segment_share_threshold,
-            )
+        drift = retrain_reason(
+            scored.feature_psi,
+            scored.segment_share_changes,
+            config.drift_psi_threshold,
+            config.drift_segment_share_threshold,
         )
+        retrain_because = "" if backfill or stale else drift
+        if drift and stale and not backfill:
+            context.log.warning(
+                f"Not requesting a retrain for {drift}: the drift is measured on "
+                f"{describe_stale(stale, max_age)}"
+            )
         published = publish(conn, model, scored, retrain_because, config.drift_psi_threshold)
         if published.unchanged:
             context.log.info(f"{as_of_date} was published from the same model and features.")

@@ -51,6 +51,10 @@ def load_model(models_dir: Path, version: str) -> SegmentationModel:
     return SegmentationModel.load(folder)
 
 
+def has_current_model(models_dir: Path) -> bool:
+    return (models_dir / CURRENT_POINTER).exists()
+
+
 def current_model(models_dir: Path) -> SegmentationModel:
     pointer = models_dir / CURRENT_POINTER
     if not pointer.exists():

@@ -26,6 +26,8 @@ POINT_IN_TIME_DIM_CUSTOMERS_TABLE = POINT_IN_TIME_PREFIX + DIM_CUSTOMERS_TABLE
 # also the name of the asset that publishes it.
 CUSTOMER_SEGMENTS = "customer_segments"
 SEGMENT_PROFILES = "segment_profiles"
+SEGMENT_DEMOGRAPHICS = "segment_demographics"
+BACKTESTS = "backtests"
 SEGMENT_HISTORY = "segment_history"
 SEGMENT_TRANSITIONS = "segment_transitions"
 MODEL_RUNS = "model_runs"

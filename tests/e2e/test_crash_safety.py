@@ -110,7 +110,14 @@ def test_refreshes_killed_at_any_moment_leave_the_snapshot_whole_and_recover(
             )
             run = _wait_for_step(instance, process, known, kill.step)
             time.sleep(kill.after_seconds)
-            os.killpg(process.pid, signal.SIGKILL)
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                # The run ended first (a reused model makes a retrain's steps short): nothing
+                # was killed, and the run must have succeeded.
+                process.join()
+                assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.SUCCESS
+                continue
             process.join()
             started = _steps_started(instance, run.run_id)
             killed.append((run.run_id, started[-1]))

@@ -58,7 +58,9 @@ def refresh_under_readers(
     built_pipeline: BuiltPipeline, tmp_path_factory: pytest.TempPathFactory
 ) -> RefreshUnderReaders:
     """The session pipeline's warehouse, models and snapshot, copied and refreshed again as of
-    the next day (retraining), while four reader processes query the snapshot in a loop."""
+    two weeks later (retraining), while four reader processes query the snapshot in a loop. Two
+    weeks, so that some customers' recency carries them into another segment: the documented
+    query of who moved has rows to return (a day moves none of the 1,000 demo customers)."""
     assert built_pipeline.result.success, "the full pipeline run failed; see its log"
     root = tmp_path_factory.mktemp("serving")
     shutil.copytree(built_pipeline.settings.warehouse_path.parent, root / "warehouse")
@@ -67,7 +69,7 @@ def refresh_under_readers(
     settings = dataclasses.replace(
         built_pipeline.settings,
         warehouse_path=root / "warehouse" / "warehouse.duckdb",
-        as_of_date=(AS_OF + timedelta(days=1)).isoformat(),
+        as_of_date=(AS_OF + timedelta(days=14)).isoformat(),
         segmentation_config=config,
     )
     before = published(settings.snapshot_path)

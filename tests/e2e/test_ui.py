@@ -21,7 +21,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from dagster_project.lib.names import SEGMENTATION_MODEL
+from dagster_project.lib.names import BACKTESTS, SEGMENTATION_MODEL
 from dagster_project.lib.settings import REPO_ROOT, Settings
 from dagster_project.run import run_job
 from tests.conftest import QUICK_TRAINING, settings_for
@@ -73,12 +73,16 @@ def materialized(tmp_path_factory: pytest.TempPathFactory, demo_landing: Path) -
     settings = Settings.from_env(environment)
     with DagsterInstance.local_temp(str(home)) as instance:
         assert run_job(settings, instance).success
-        latest = instance.get_latest_materialization_event(AssetKey(SEGMENTATION_MODEL))
-    plots = sorted(
-        key
-        for key, value in latest.asset_materialization.metadata.items()
-        if "data:image/png" in str(getattr(value, "value", ""))
-    )
+        plots = {
+            asset: sorted(
+                key
+                for key, value in instance.get_latest_materialization_event(
+                    AssetKey(asset)
+                ).asset_materialization.metadata.items()
+                if "data:image/png" in str(getattr(value, "value", ""))
+            )
+            for asset in (SEGMENTATION_MODEL, BACKTESTS)
+        }
     return {"environment": environment, "plots": plots}
 
 
@@ -175,15 +179,8 @@ def test_the_asset_graph_shows_every_group(page: Page, tmp_path: Path) -> None:
     screenshot(page, "asset-graph.png", tmp_path)
 
 
-def test_the_model_shows_its_candidates_and_every_plot_renders(
-    page: Page, materialized: dict, tmp_path: Path
-) -> None:
-    visit(page, f"/assets/{SEGMENTATION_MODEL}")
-    expect(page.get_by_text("candidates", exact=True)).to_be_visible()
-    expect(page.get_by_text("rejected_because", exact=True)).to_be_visible()
-    expect(page.get_by_text("kmeans(k=3)", exact=True).first).to_be_visible()
-    assert materialized["plots"] == ["k_selection", "segment_map", "segment_sizes"]
-    for plot in materialized["plots"]:
+def _every_plot_renders(page: Page, plots: list[str], tmp_path: Path) -> None:
+    for plot in plots:
         row = page.locator("tr", has=page.get_by_text(plot, exact=True))
         row.get_by_text("[Show Markdown]").click()
         image = page.get_by_role("dialog").locator("img")
@@ -193,6 +190,35 @@ def test_the_model_shows_its_candidates_and_every_plot_renders(
         assert width > 100, f"{plot} did not render"
         screenshot(page, f"model-{plot}.png", tmp_path)
         page.get_by_role("button", name="Close").click()
+
+
+def test_the_model_shows_its_candidates_and_every_plot_renders(
+    page: Page, materialized: dict, tmp_path: Path
+) -> None:
+    visit(page, f"/assets/{SEGMENTATION_MODEL}")
+    row = page.locator("tr", has=page.get_by_text("candidates", exact=True))
+    row.get_by_text("[Show Markdown]").click()
+    candidates = page.get_by_role("dialog")
+    expect(candidates.get_by_text("rejected_because", exact=True)).to_be_visible()
+    expect(candidates.get_by_text("kmeans(k=3)", exact=True).first).to_be_visible()
+    screenshot(page, "model-candidates.png", tmp_path)
+    page.get_by_role("button", name="Close").click()
+    assert materialized["plots"][SEGMENTATION_MODEL] == [
+        "k_selection",
+        "membership_calibration_plot",
+        "segment_map",
+        "segment_sizes",
+    ]
+    _every_plot_renders(page, materialized["plots"][SEGMENTATION_MODEL], tmp_path)
+
+
+def test_the_backtest_shows_its_table_and_plot(
+    page: Page, materialized: dict, tmp_path: Path
+) -> None:
+    visit(page, f"/assets/{BACKTESTS}")
+    expect(page.get_by_text("eta_squared", exact=True).first).to_be_visible()
+    assert materialized["plots"][BACKTESTS] == ["backtest_plot"]
+    _every_plot_renders(page, materialized["plots"][BACKTESTS], tmp_path)
 
 
 GX_METADATA = ("failed expectations", "rows validated", "data docs")

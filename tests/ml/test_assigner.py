@@ -43,7 +43,7 @@ def test_the_assigner_reproduces_the_clusters_on_held_out_customers(
     assert set(trained.assigner_cv.per_segment["segment"]) == set(trained.labels)
     assigned = trained.model.assign(_customers(seed=0))
     assert (assigned["segment_id"].to_numpy() == trained.labels.to_numpy()).mean() > 0.99
-    assert assigned["confidence"].between(0, 1).all()
+    assert assigned["membership_probability"].between(0, 1).all()
 
 
 def test_new_customers_with_missing_values_are_assigned_with_the_saved_model(

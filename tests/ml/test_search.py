@@ -64,22 +64,36 @@ def test_a_refresh_keeps_the_previous_segments_as_they_are_while_they_hold(
     blobs: tuple[np.ndarray, np.ndarray],
 ) -> None:
     matrix, truth = blobs
-    # A previous three-segment model (blobs 2 and 3 together), with its own segment ids.
-    previous = np.select([truth == 0, truth == 1], [7, 8], default=9)
-    incumbent = Incumbent("kmeans", {"k": 3}, previous)
-    kept = search(matrix, CONFIG, incumbent)
+    # The previous model found the four blobs; its own ids, and a few border customers that its
+    # assigner placed differently from a refit.
+    previous = truth + 7
+    previous[:5] = (previous[:5] - 7 + 1) % 4 + 7
+    kept = search(matrix, CONFIG, Incumbent("kmeans", {"k": 4}, previous))
     assert np.array_equal(kept.labels, previous)
-    assert kept.chosen.previous_model and kept.chosen.n_segments == 3
-    assert kept.reason.startswith("kept the previous model's segments: kmeans with {'k': 3}")
-    assert "by itself the rule would pick: kmeans(k=4)" in kept.reason
+    assert kept.chosen.previous_model and kept.chosen.n_segments == 4
+    assert kept.reason.startswith("kept the previous model's segments: they pass every gate")
     table = kept.table()
-    assert table.loc[table["chosen"], "candidate"].item() == "kmeans(k=3, previous model)"
+    assert table.loc[table["chosen"], "candidate"].item() == "kmeans(k=4, previous model)"
 
     afresh = search(
-        matrix, SegmentationConfig(**{**vars(CONFIG), "keep_previous_model": False}), incumbent
+        matrix,
+        SegmentationConfig(**{**vars(CONFIG), "keep_previous_model": False}),
+        Incumbent("kmeans", {"k": 4}, previous),
     )
-    assert afresh.chosen.n_segments == 4 and not afresh.chosen.previous_model
-    assert "previous model" not in afresh.reason
+    assert not afresh.chosen.previous_model and "previous model" not in afresh.reason
+
+
+def test_a_segment_the_data_has_gained_is_found_although_a_previous_model_exists(
+    blobs: tuple[np.ndarray, np.ndarray],
+) -> None:
+    matrix, truth = blobs
+    # The previous model knew three groups (blobs 2 and 3 together): the data now has four.
+    previous = np.select([truth == 0, truth == 1], [7, 8], default=9)
+    result = search(matrix, CONFIG, Incumbent("kmeans", {"k": 3}, previous))
+    assert result.chosen.n_segments == 4 and not result.chosen.previous_model
+    assert adjusted_rand_score(truth, result.labels) > 0.95
+    table = result.table().set_index("candidate")
+    assert table.loc["kmeans(k=3, previous model)", "rejected_because"]
 
 
 def test_previous_segments_whose_structure_no_longer_reproduces_are_replaced() -> None:

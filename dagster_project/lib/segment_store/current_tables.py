@@ -2,6 +2,7 @@
 (`customer_segments`), each segment's profile (`segment_profiles`) and the RFM baseline
 (`rfm_segments`). Replaced whole by each publish of the newest date."""
 
+import json
 from datetime import date
 
 import duckdb
@@ -11,11 +12,15 @@ from dagster_project.lib.names import (
     CUSTOMER_FEATURES_TABLE,
     CUSTOMER_SEGMENTS,
     RFM_SEGMENTS,
+    SEGMENT_DEMOGRAPHICS,
     SEGMENT_PROFILES,
     SEGMENTS_SCHEMA,
 )
 from ml.model import SegmentationModel
 from ml.rfm import rfm_scores
+
+DEMOGRAPHICS = ("age_band", "gender", "country")
+"""The profile-only columns of customer_features profiled per segment."""
 
 
 def replace_current(
@@ -24,8 +29,9 @@ def replace_current(
     as_of_date: date,
     assignments: str,
 ) -> None:
-    """customer_segments, segment_profiles and rfm_segments of `as_of_date`, from the relation
-    `assignments` (customer_id, segment_id, segment_name, confidence) and customer_features."""
+    """customer_segments, segment_profiles, segment_demographics and rfm_segments of
+    `as_of_date`, from the relation `assignments` (customer_id, segment_id, segment_name,
+    membership_probability) and customer_features."""
     rfm = rfm_scores(
         conn.execute(
             f"select customer_id, recency_days, frequency, monetary from {CUSTOMER_FEATURES_TABLE}"
@@ -35,6 +41,7 @@ def replace_current(
     try:
         _replace_assignments(conn, model, as_of_date, assignments)
         _replace_profiles(conn, model, assignments)
+        _replace_demographics(conn, model, assignments)
         conn.execute(
             f"create or replace table {SEGMENTS_SCHEMA}.{RFM_SEGMENTS} as "
             "select *, cast(? as date) as as_of_date from new_rfm order by customer_id",
@@ -50,8 +57,9 @@ def _replace_assignments(
     conn.execute(
         f"""
         create or replace table {SEGMENTS_SCHEMA}.{CUSTOMER_SEGMENTS} as
-        select customer_id, cast(segment_id as integer) as segment_id, segment_name, confidence,
-               $version as model_version, $as_of as as_of_date, now() as assigned_at
+        select customer_id, cast(segment_id as integer) as segment_id, segment_name,
+               membership_probability, $version as model_version, $as_of as as_of_date,
+               now() as assigned_at
         from {assignments} order by customer_id
         """,
         {"version": model.version, "as_of": as_of_date},
@@ -70,7 +78,12 @@ def _replace_profiles(
     overall = ", ".join(f"avg({name}) as mean_{name}" for name in model.explain_features)
     described = pd.DataFrame(
         [
-            {"segment_id": s.segment_id, "description": s.description, "rule": s.rule}
+            {
+                "segment_id": s.segment_id,
+                "description": s.description,
+                "rule": s.rule,
+                "name_evidence": json.dumps(s.name_evidence),
+            }
             for s in model.segments.values()
         ]
     )
@@ -87,7 +100,8 @@ def _replace_profiles(
             ),
             overall as (select {overall} from {CUSTOMER_FEATURES_TABLE})
             select $version as model_version, s.segment_id, s.segment_name, t.description,
-                   t.rule, s.customers, s.customers / sum(s.customers) over () as share,
+                   t.rule, cast(t.name_evidence as json) as name_evidence, s.customers,
+                   s.customers / sum(s.customers) over () as share,
                    s.* exclude (segment_id, segment_name, customers), {lifts}
             from per_segment as s cross join overall as o
             left join segment_texts as t using (segment_id)
@@ -97,3 +111,47 @@ def _replace_profiles(
         )
     finally:
         conn.unregister("segment_texts")
+
+
+def _replace_demographics(
+    conn: duckdb.DuckDBPyConnection, model: SegmentationModel, assignments: str
+) -> None:
+    """Per segment, demographic attribute and value: customers, their share of the segment, the
+    value's share of all customers, and the ratio of the two. Demographics never form segments
+    (they are profile-only); this shows who ends up in each."""
+    attributes = [name for name in DEMOGRAPHICS if name in _columns(conn, CUSTOMER_FEATURES_TABLE)]
+    if not attributes:
+        return
+    unpivoted = " union all ".join(
+        f"select a.segment_id, '{name}' as attribute, "
+        f"coalesce(cast(f.{name} as varchar), 'unknown') as value "
+        f"from {assignments} as a join {CUSTOMER_FEATURES_TABLE} as f using (customer_id)"
+        for name in attributes
+    )
+    conn.execute(
+        f"""
+        create or replace table {SEGMENTS_SCHEMA}.{SEGMENT_DEMOGRAPHICS} as
+        with rows as ({unpivoted}),
+        counted as (
+            select segment_id, attribute, value, count(*) as customers from rows
+            group by all
+        ),
+        shares as (
+            select *,
+                   customers / sum(customers) over (partition by segment_id, attribute)
+                       as share_in_segment,
+                   sum(customers) over (partition by attribute, value)
+                       / sum(customers) over (partition by attribute) as share_overall
+            from counted
+        )
+        select $version as model_version, cast(segment_id as integer) as segment_id, attribute,
+               value, customers, share_in_segment, share_overall,
+               share_in_segment / share_overall as representation_ratio
+        from shares order by segment_id, attribute, customers desc, value
+        """,
+        {"version": model.version},
+    )
+
+
+def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {row[0] for row in conn.execute(f"describe {table}").fetchall()}

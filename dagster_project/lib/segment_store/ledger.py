@@ -34,10 +34,14 @@ MODEL_RUN_COLUMNS = {
     "calinski_harabasz": ("double", "calinski_harabasz"),
     "davies_bouldin": ("double", "davies_bouldin"),
     "bootstrap_stability": ("double", "stability"),
+    "min_separation": ("double", "min_separation"),
     "stability_ari": ("double", "stability_ari"),
     "explainer_f1": ("double", "explainer_macro_f1"),
-    "assigner_f1": ("double", "assigner_macro_f1"),
+    "assignment_fidelity_f1": ("double", "assignment_fidelity_macro_f1"),
+    "membership_calibration_error": ("double", "membership_calibration_error"),
+    "median_membership_probability": ("double", "median_membership_probability"),
     "data_fingerprint": ("varchar", "data_fingerprint"),
+    "training_fingerprint": ("varchar", "training_fingerprint"),
     "chosen_because": ("varchar", "chosen_because"),
     "trained_because": ("varchar", "trained_because"),
 }
@@ -141,8 +145,9 @@ def record_model_run(conn: duckdb.DuckDBPyConnection, model: SegmentationModel) 
     """Adds the model to model_runs, once (a model re-published later is not added again)."""
     columns = ", ".join(f"{name} {kind}" for name, (kind, _) in MODEL_RUN_COLUMNS.items())
     conn.execute(f"create table if not exists {MODELS} ({columns})")
-    # Added after the first release: older warehouses gain the column (null for old models).
-    conn.execute(f"alter table {MODELS} add column if not exists trained_because varchar")
+    # Columns added after the first release: older warehouses gain them (null for old models).
+    for name, (kind, _) in list(MODEL_RUN_COLUMNS.items())[1:]:
+        conn.execute(f"alter table {MODELS} add column if not exists {name} {kind}")
     values = {"version": model.version, **model.metrics}
     conn.execute(
         f"insert or ignore into {MODELS} ({', '.join(MODEL_RUN_COLUMNS)}) "

@@ -24,13 +24,18 @@ UNKNOWN_MODEL = "unknown"
 """scoring_runs' model of a date scored before scoring_runs existed."""
 
 
-def training_sample(conn: duckdb.DuckDBPyConnection, rows: int, seed: int) -> pd.DataFrame:
-    """Up to `rows` customers, chosen by a seeded hash of their id: the same customers on every
-    run, and mostly the same ones as customers are added, so refreshes stay comparable."""
+def training_sample(
+    conn: duckdb.DuckDBPyConnection,
+    rows: int,
+    seed: int,
+    features: str = CUSTOMER_FEATURES_TABLE,
+) -> pd.DataFrame:
+    """Up to `rows` customers of `features`, chosen by a seeded hash of their id: the same
+    customers on every run, and mostly the same ones as customers are added, so refreshes stay
+    comparable."""
     return (
         conn.execute(
-            f"select * from {CUSTOMER_FEATURES_TABLE} "
-            "order by hash(customer_id || ?), customer_id limit ?",
+            f"select * from {features} order by hash(customer_id || ?), customer_id limit ?",
             [str(seed), rows],
         )
         .df()

@@ -66,6 +66,7 @@ joined as (
         category_mix.category_share_{{ category }},
         {% endfor %}
         category_mix.category_share_other,
+        engagement.sessions_count,
         engagement.recent_sessions_count,
         engagement.avg_session_seconds,
         engagement.pages_per_session,
@@ -74,6 +75,8 @@ joined as (
         campaigns.email_open_rate,
         campaigns.click_through_rate,
         campaigns.campaign_conversion_rate,
+        campaigns.campaigns_received_count,
+        campaigns.emails_received_count,
         social.likes_count,
         social.shares_count,
         social.comments_count,
@@ -110,8 +113,13 @@ final as (
         {% endfor %}
         case when has_products then category_share_other end as category_share_other,
         q4_order_share,
+        coalesce(
+            {{ ratio(q4_days_before(as_of_date()) ~ ' - ' ~ q4_days_before('first_seen_date'), dbt.datediff('first_seen_date', as_of_date(), 'day')) }},
+            case when extract(month from first_seen_date) >= 10 then 1.0 else 0.0 end
+        ) as q4_exposure_share,
         weekend_order_share,
         {{ count_if_observed('recent_sessions_count', 'has_web_events') }} as sessions_90d,
+        {{ count_if_observed('sessions_count', 'has_web_events') }} as sessions,
         avg_session_seconds,
         pages_per_session,
         bounce_rate,
@@ -119,6 +127,10 @@ final as (
         email_open_rate,
         click_through_rate,
         campaign_conversion_rate,
+        cast(campaigns_received_count as integer) as campaigns_received,
+        cast(emails_received_count as integer) as emails_received,
+        -- The intermediate model keeps rates, not clicks: clicks are the rate times the sends.
+        cast(round(click_through_rate * campaigns_received_count) as integer) as campaign_clicks,
         {{ count_if_observed('likes_count', 'has_social_interactions') }} as likes,
         {{ count_if_observed('shares_count', 'has_social_interactions') }} as shares,
         {{ count_if_observed('comments_count', 'has_social_interactions') }} as comments,
