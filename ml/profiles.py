@@ -108,7 +108,7 @@ def name_evidence(
 ) -> dict[object, list[NameEvidence]]:
     """Per segment, every phrase its data supports, strongest effect first (see the module
     docstring). `features` are in their own units (rates evidence-weighted), `labels` aligned."""
-    numeric = features.select_dtypes("number")
+    numeric = features.select_dtypes("number").astype(float)  # nullable ints: NaN, not NA
     differences = standardised_differences(numeric, labels)
     sorted_values = {name: np.sort(numeric[name].dropna().to_numpy()) for name in numeric}
     medians = numeric.groupby(labels.to_numpy()).median()

@@ -10,6 +10,7 @@ from sklearn.datasets import make_blobs
 from ml.backtest import backtest, eta_squared
 from ml.config import SegmentationConfig
 from ml.credibility import CredibilityWeighting
+from ml.profiles import name_evidence
 from ml.scaling import BoundedScaler
 from ml.train import PreviousRun, train
 
@@ -234,3 +235,17 @@ def test_eta_squared_is_the_share_of_variance_between_groups() -> None:
     partial = backtest({"segments": groups}, outcomes.iloc[1:]).set_index("measure")
     assert partial.loc["purchases", "customers"] == 4
     assert eta_squared(groups, pd.Series([5.0] * 4, index=groups.index)) == 0.0
+
+
+def test_name_evidence_reads_nullable_integer_columns() -> None:
+    """customer_features holds counts as nullable integers; a source not provided leaves them NA."""
+    frame = pd.DataFrame(
+        {
+            "frequency": pd.array([1, 1, 1, 9, 9, 9], dtype="Int32"),
+            "sessions_90d": pd.array([pd.NA] * 6, dtype="Int32"),
+        }
+    )
+    labels = pd.Series([0, 0, 0, 1, 1, 1])
+    evidence = name_evidence(frame, labels, min_effect=0.5)
+    assert [item.phrase for item in evidence[1]] == ["Frequent buyers"]
+    assert [item.phrase for item in evidence[0]] == ["Rare buyers"]
