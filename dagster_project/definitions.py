@@ -7,6 +7,7 @@ from dagster_project.defs.backfill import build_history_backfill
 from dagster_project.defs.backtest import segment_backtests
 from dagster_project.defs.dbt_models import dbt_models
 from dagster_project.defs.enrichment import text_sentiment
+from dagster_project.defs.fairness import build_fairness_check, fairness_audit
 from dagster_project.defs.freshness import sources_are_fresh
 from dagster_project.defs.ingest import raw_table_checks, raw_tables
 from dagster_project.defs.jobs import daily_refresh_job, full_refresh_job, retrain_job
@@ -34,10 +35,16 @@ def build_definitions(settings: Settings) -> Definitions:
             segmentation_model,
             segment_tables,
             segment_backtests,
+            fairness_audit,
             serving_snapshot,
             build_history_backfill(settings),
         ],
-        asset_checks=[raw_table_checks, customer_features_checks, sources_are_fresh],
+        asset_checks=[
+            raw_table_checks,
+            customer_features_checks,
+            sources_are_fresh,
+            build_fairness_check(settings.fairness_blocking),
+        ],
         jobs=[full_refresh_job, daily_refresh_job, retrain_job],
         schedules=build_schedules(settings),
         sensors=[

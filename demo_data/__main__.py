@@ -5,6 +5,7 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from demo_data.bias import PlantedBias
 from demo_data.dirt import DirtRates
 from demo_data.generate import DemoSpec, generate
 
@@ -24,6 +25,14 @@ def main(argv: list[str] | None = None) -> None:
         help="data covers the ~3 years before this date (default: today, UTC)",
     )
     parser.add_argument("--clean", action="store_true", help="plant no dirt")
+    parser.add_argument(
+        "--plant-bias",
+        type=PlantedBias.parse,
+        default=None,
+        metavar="PERSONA:YOUNGEST-OLDEST",
+        help="make one persona 3 times as likely for one age band, e.g. discount_hunter:18-24 "
+        "(to test the fairness audit)",
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -32,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         end_date=args.end_date,
         dirt=DirtRates.clean() if args.clean else DirtRates(),
+        bias=args.plant_bias,
     )
     rows = generate(spec, args.out)
     seconds = time.perf_counter() - started

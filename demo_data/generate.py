@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from demo_data.bias import PlantedBias
 from demo_data.campaigns import draw_campaign_events
 from demo_data.catalog import build_catalog
 from demo_data.dirt import DirtRates, plant_dirt
@@ -48,6 +49,7 @@ class DemoSpec:
     end_date: date
     dirt: DirtRates = field(default_factory=DirtRates)
     chunk_customers: int = CHUNK_CUSTOMERS
+    bias: PlantedBias | None = None  # for testing the fairness audit; none by default
 
     @property
     def file_name(self) -> str:
@@ -98,7 +100,7 @@ def _write_all(spec: DemoSpec, work_dir: Path) -> dict[str, int]:
         for chunk, first in enumerate(range(0, spec.customers, spec.chunk_customers)):
             rng = np.random.default_rng([spec.seed, chunk + 1])
             size = min(spec.chunk_customers, spec.customers - first)
-            population = draw_population(rng, timeline, first + 1, size)
+            population = draw_population(rng, timeline, first + 1, size, spec.bias)
             drawn = draw_orders(rng, population, catalog, ids["order"])
             frames = {
                 "customers": customers_frame(rng, population),

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from demo_data.bias import PlantedBias
 from demo_data.catalog import COUNTRIES, EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES
 from demo_data.ids import format_ids
 from demo_data.personas import PERSONAS
@@ -34,6 +35,8 @@ class Population:
     currency: np.ndarray
     has_marketing_consent: np.ndarray
     preferred_device: np.ndarray
+    end_us: int  # the timeline's end: ages are drawn as of it
+    age_years: np.ndarray | None = None  # drawn with the personas only when a bias is planted
 
     def __len__(self) -> int:
         return len(self.customer_id)
@@ -51,10 +54,21 @@ class Population:
 
 
 def draw_population(
-    rng: np.random.Generator, timeline: Timeline, first_number: int, size: int
+    rng: np.random.Generator,
+    timeline: Timeline,
+    first_number: int,
+    size: int,
+    bias: PlantedBias | None = None,
 ) -> Population:
+    """Ages are drawn later (customers_frame), independently of persona and signup, unless a bias
+    is planted (demo_data/bias.py): then they are drawn first, and the persona depends on them."""
     numbers = np.arange(first_number, first_number + size)
     persona_index = rng.choice(len(PERSONAS), size, p=_persona_shares())
+    age_years = None
+    if bias is not None:
+        age_years = _draw_ages(rng, size)
+        switched = bias.switched(rng, persona_index, np.floor(age_years))
+        persona_index = np.where(switched, bias.target, persona_index)
     signup_us = _draw_days_ago(rng, timeline, persona_index, "signup_days_ago")
     stopped_us = _draw_days_ago(rng, timeline, persona_index, "inactive_days")
     active_end_us = np.maximum(signup_us + DAY_US, stopped_us)
@@ -72,7 +86,14 @@ def draw_population(
         currency=np.vectorize(currency_of.get, otypes=[object])(country),
         has_marketing_consent=rng.random(size) < MARKETING_CONSENT_RATE,
         preferred_device=rng.choice(DEVICES, size, p=(0.45, 0.45, 0.10)),
+        end_us=timeline.end_us,
+        age_years=age_years,
     )
+
+
+def _draw_ages(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Ages in years as of the timeline's end."""
+    return rng.normal(42, 14, size).clip(18, 90)
 
 
 def _persona_shares() -> np.ndarray:
@@ -104,8 +125,11 @@ def customers_frame(rng: np.random.Generator, population: Population) -> pd.Data
         + rng.choice(EMAIL_DOMAINS, size)
     )
     phones = format_ids("+44 7", rng.integers(0, 1_000_000_000, size), 9)
-    ages_days = (rng.normal(42, 14, size).clip(18, 90) * 365.25 * DAY_US).astype(np.int64)
-    birth = (population.signup_us - ages_days).astype("datetime64[us]").astype("datetime64[D]")
+    # Drawn here, where it always was, so that every later draw of a seed stays the same; as of the
+    # timeline's end rather than the signup, so that the newest customers are not the youngest.
+    ages = population.age_years if population.age_years is not None else _draw_ages(rng, size)
+    birth_us = population.end_us - (ages * 365.25 * DAY_US).astype(np.int64)
+    birth = birth_us.astype("datetime64[us]").astype("datetime64[D]")
     consent_updated_us = uniform_between(
         rng, population.signup_us, np.maximum(population.active_end_us, population.signup_us)
     )

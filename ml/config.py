@@ -149,6 +149,14 @@ class SegmentationConfig:
     """The backtest trains on the features as of this many days before the as-of date and
     measures how much of the customers' behaviour since then their segments explain."""
 
+    # Fairness audit (ml/fairness.py).
+    protected_attributes: tuple[str, ...] = ("age_band", "gender", "country")
+    """customer_features columns audited: a segment's membership against each group's share."""
+    fairness_alpha: float = 0.05
+    """Family-wise significance level of the audit's flags (Bonferroni over every row)."""
+    fairness_min_group_customers: int = 30
+    """Groups smaller than this are reported, never flagged: their ratios swing by chance."""
+
     # Drift, measured on every refresh against the scoring model's training snapshot.
     drift_psi_threshold: float = 0.25
     """A feature whose population stability index exceeds this triggers a retrain (0.25 is the

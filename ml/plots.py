@@ -95,3 +95,30 @@ def backtest_bars(table: pd.DataFrame) -> bytes:
     axis.set_title("later behaviour explained by the groups")
     axis.legend()
     return _png(figure)
+
+
+def fairness_ratios(table: pd.DataFrame) -> bytes:
+    """Per protected attribute, each group's selection-rate ratio in each segment (log colour
+    scale centred on 1); flagged cells are marked with a cross."""
+    attributes = list(dict.fromkeys(table["attribute"]))
+    figure = Figure(figsize=(8, 2.2 + 1.6 * len(attributes)))
+    axes = np.atleast_1d(figure.subplots(len(attributes), 1))
+    for axis, attribute in zip(axes, attributes, strict=True):
+        rows = table[table["attribute"] == attribute]
+        ratios = rows.pivot(index="group", columns="segment_id", values="selection_rate_ratio")
+        flagged = rows.pivot(index="group", columns="segment_id", values="flagged")
+        image = axis.imshow(
+            np.log2(ratios.clip(lower=1 / 8, upper=8).to_numpy(dtype=float)),
+            cmap="coolwarm",
+            vmin=-2,
+            vmax=2,
+            aspect="auto",
+        )
+        axis.set_yticks(range(len(ratios.index)), ratios.index, fontsize=7)
+        axis.set_xticks(range(len(ratios.columns)), ratios.columns, fontsize=7)
+        axis.set_title(f"{attribute}: selection-rate ratio (log2, blue < 1 < red)", fontsize=9)
+        for y, x in zip(*np.nonzero(flagged.fillna(False).to_numpy(dtype=bool)), strict=True):
+            axis.text(x, y, "x", ha="center", va="center", fontsize=10, fontweight="bold")
+        figure.colorbar(image, ax=axis, shrink=0.8)
+    axes[-1].set_xlabel("segment id")
+    return _png(figure)

@@ -7,13 +7,23 @@ from dagster_project.defs.metadata import markdown_table
 from dagster_project.defs.quality import CUSTOMER_FEATURES
 from dagster_project.defs.resources import ServingResource, WarehouseResource
 from dagster_project.defs.segmentation import PUBLISHED_TABLES
-from dagster_project.lib.names import DIM_CUSTOMERS, SERVING_SNAPSHOT, WAREHOUSE_POOL
+from dagster_project.lib.names import (
+    BACKTESTS,
+    DIM_CUSTOMERS,
+    FAIRNESS_AUDIT,
+    SERVING_SNAPSHOT,
+    WAREHOUSE_POOL,
+)
 from dagster_project.lib.snapshot import Snapshot
 
 
 @asset(
     name=SERVING_SNAPSHOT,
-    deps=[*map(AssetKey, PUBLISHED_TABLES), CUSTOMER_FEATURES, AssetKey(DIM_CUSTOMERS)],
+    deps=[
+        *map(AssetKey, [*PUBLISHED_TABLES, BACKTESTS, FAIRNESS_AUDIT]),
+        CUSTOMER_FEATURES,
+        AssetKey(DIM_CUSTOMERS),
+    ],
     group_name="serving",
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,

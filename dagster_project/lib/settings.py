@@ -45,6 +45,7 @@ class Settings:
     source_root: Path | None = None  # None: the source mapping file's folder
     max_removed_share: float = 0.5
     generate_demo: bool = False  # into a landing folder other than the default, when empty
+    fairness_blocking: bool = False  # a flagged fairness audit stops the snapshot publish
 
     def __post_init__(self) -> None:
         check_paths_apart(self)
@@ -105,6 +106,7 @@ class Settings:
             source_root=_optional_path(environ.get("SEG_SOURCE_ROOT")),
             max_removed_share=_share(environ.get("SEG_MAX_REMOVED_SHARE", "0.5")),
             generate_demo=_flag(environ, "SEG_GENERATE_DEMO"),
+            fairness_blocking=_flag(environ, "SEG_FAIRNESS_BLOCKING"),
         )
 
 

@@ -6,7 +6,8 @@ import pytest
 import yaml
 from dagster import Definitions
 
-from dagster_project.definitions import defs
+from dagster_project.definitions import build_definitions, defs
+from dagster_project.defs.fairness import SEGMENTS_ARE_FAIR
 from dagster_project.lib.names import WAREHOUSE_POOL
 from dagster_project.lib.settings import REPO_ROOT, Settings
 
@@ -52,6 +53,19 @@ def test_great_expectations_gates_are_blocking() -> None:
     }
     assert len(gates) == 9  # seven raw tables, two on customer_features
     assert all(gates.values())
+
+
+def test_the_fairness_check_warns_unless_configured_to_block(tmp_path: Path) -> None:
+    def fairness_check_blocks(environment: dict[str, str]) -> bool:
+        settings = Settings.from_env(
+            {"SEG_WAREHOUSE_PATH": str(tmp_path / "w.duckdb"), **environment}
+        )
+        graph = build_definitions(settings).resolve_asset_graph()
+        (key,) = [key for key in graph.asset_check_keys if key.name == SEGMENTS_ARE_FAIR]
+        return graph.get_check_spec(key).blocking
+
+    assert not fairness_check_blocks({})
+    assert fairness_check_blocks({"SEG_FAIRNESS_BLOCKING": "1"})
 
 
 def test_every_asset_and_check_uses_the_single_writer_pool() -> None:

@@ -114,6 +114,18 @@ def test_the_backtest_measures_segments_beside_the_rfm_cells(
     assert {customers for _, _, _, customers, *_ in rows} == {known_then}
 
 
+def test_the_unbiased_demo_passes_the_fairness_audit(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    """The demo draws demographics independently of behaviour: nothing may be flagged."""
+    rows, flagged, attributes = warehouse.execute(
+        "select count(*), count(*) filter (where flagged), count(distinct attribute) "
+        "from segments.fairness_audit"
+    ).fetchone()
+    assert rows > 0 and attributes == 3
+    assert flagged == 0
+
+
 def test_demographics_are_profiled_per_segment(warehouse: duckdb.DuckDBPyConnection) -> None:
     demographics = warehouse.execute("select * from segments.segment_demographics").df()
     assert set(demographics["attribute"]) == {"age_band", "gender", "country"}

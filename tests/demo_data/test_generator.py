@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from dagster_project.lib.ingest.contract import RAW_SOURCES
+from demo_data.bias import PlantedBias
 from demo_data.generate import GROUND_TRUTH_DIR, SOURCES, DemoSpec, generate
 from demo_data.personas import PERSONAS
 
@@ -148,3 +149,21 @@ def test_command_line(tmp_path: Path) -> None:
     orders = read(tmp_path, "orders")
     assert not orders.duplicated().any(), "--clean must plant no duplicates"
     assert np.all(orders["ordered_at"] < pd.Timestamp("2026-01-01", tz="UTC"))
+
+
+def test_a_planted_bias_makes_one_persona_three_times_as_likely_in_one_age_band(
+    tmp_path: Path,
+) -> None:
+    bias = PlantedBias.parse("discount_hunter:18-24")
+    for planted in (None, bias):
+        out = tmp_path / str(planted is not None)
+        generate(DemoSpec(customers=6_000, seed=3, end_date=date(2026, 11, 20), bias=planted), out)
+        truth = read(out, GROUND_TRUTH_DIR).set_index("customer_id")["persona"]
+        customers = read(out, "customers").drop_duplicates("customer_id").set_index("customer_id")
+        age = (pd.Timestamp("2026-11-20") - pd.to_datetime(customers["birth_date"])).dt.days
+        band = ((age / 365.25 >= 18) & (age / 365.25 < 25)).reindex(truth.index, fill_value=False)
+        hunters = truth == "discount_hunter"
+        ratio = hunters[band].mean() / hunters[~band].mean()
+        assert ratio == pytest.approx(3 if planted else 1, abs=0.5), ratio
+    with pytest.raises(ValueError, match="PERSONA:YOUNGEST-OLDEST"):
+        PlantedBias.parse("bargain_hunter:18-24")

@@ -43,8 +43,12 @@ def test_two_refreshes_started_together_run_one_after_the_other(
     environment = refresh_environment(tmp_path, copy_of_pipeline, AS_OF.isoformat())
     home = Path(environment["DAGSTER_HOME"])
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
-    # The second starts seconds after the first, once the first has registered its run (two
-    # processes creating the same job snapshot at once race in Dagster's SQLite storage).
+    # The instance's SQLite storage is created (and migrated) here, before any refresh starts: a
+    # refresh creating it while this test opens it raced in its migrations. The second refresh
+    # starts seconds after the first, once the first has registered its run (two processes
+    # creating the same job snapshot at once race in that storage too).
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert not instance.get_runs()
     processes = [start_refresh("daily_refresh", environment, logs[0])]
     with DagsterInstance.from_config(str(home)) as instance:
         deadline = time.monotonic() + 120

@@ -179,6 +179,12 @@ def test_the_asset_graph_shows_every_group(page: Page, tmp_path: Path) -> None:
     screenshot(page, "asset-graph.png", tmp_path)
 
 
+def _close_dialog(page: Page) -> None:
+    """Closes the open dialog and waits until it is gone, so the next one is the only one."""
+    page.get_by_role("button", name="Close").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+
 def _every_plot_renders(page: Page, plots: list[str], tmp_path: Path) -> None:
     for plot in plots:
         row = page.locator("tr", has=page.get_by_text(plot, exact=True))
@@ -189,7 +195,7 @@ def _every_plot_renders(page: Page, plots: list[str], tmp_path: Path) -> None:
         width = image.evaluate("img => img.complete ? img.naturalWidth : 0")
         assert width > 100, f"{plot} did not render"
         screenshot(page, f"model-{plot}.png", tmp_path)
-        page.get_by_role("button", name="Close").click()
+        _close_dialog(page)
 
 
 def test_the_model_shows_its_candidates_and_every_plot_renders(
@@ -202,7 +208,7 @@ def test_the_model_shows_its_candidates_and_every_plot_renders(
     expect(candidates.get_by_text("rejected_because", exact=True)).to_be_visible()
     expect(candidates.get_by_text("kmeans(k=3)", exact=True).first).to_be_visible()
     screenshot(page, "model-candidates.png", tmp_path)
-    page.get_by_role("button", name="Close").click()
+    _close_dialog(page)
     assert materialized["plots"][SEGMENTATION_MODEL] == [
         "k_selection",
         "membership_calibration_plot",
