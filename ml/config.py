@@ -103,8 +103,8 @@ class SegmentationConfig:
     borders. False lets every refresh fit and choose afresh."""
     challenger_margin: float = 0.05
     """Previous segments that pass the gates are replaced by a candidate with more segments only
-    when its stability exceeds min_stability by this much: a finer split that only just
-    reproduces (by chance, on a few thousand customers) does not move everyone."""
+    when it keeps each of them (min_identity_overlap) and its stability exceeds min_stability by
+    this much: a finer re-cut, or a split that only just reproduces, does not move everyone."""
     stability_resamples: int = 5
     silhouette_sample: int = 5_000
     search_sample: int = 20_000

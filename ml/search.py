@@ -34,6 +34,7 @@ from ml.candidates import (
     silhouette_on_sample,
 )
 from ml.config import SegmentationConfig
+from ml.identity import match_segments
 
 RANKED_SCORES: dict[str, bool] = {
     "silhouette": True,
@@ -236,9 +237,10 @@ def _previous_segments(
 ) -> Candidate | None:
     """The previous model's segments on the search sample, gated like any candidate: each holds
     the minimum share, and refits of its algorithm on resamples reproduce them (stability).
-    They stay unless a candidate with more segments passes the gates with a stability at least
-    `challenger_margin` above the gate: when the data has gained a segment, the search finds it,
-    while a finer split that only just reproduces does not replace segments that hold. None when
+    They stay unless a candidate with more segments keeps every one of them (the same customers,
+    by identity overlap) and passes the gates with a stability at least `challenger_margin` above
+    the gate: when the data has gained a segment, the search finds it, while a finer re-cut of
+    segments that hold, or a split that only just reproduces, does not move everyone. None when
     there is no previous model to weigh."""
     config = fitter.config
     if incumbent is None or not config.keep_previous_model:
@@ -251,11 +253,27 @@ def _previous_segments(
         return kept
     bar = config.min_stability + config.challenger_margin
     challengers = [
-        c for c in ranked if c.n_segments > kept.n_segments and c.scores["stability"] >= bar
+        c
+        for c in ranked
+        if c.n_segments > kept.n_segments
+        and c.scores["stability"] >= bar
+        and _extends(kept.labels, c.labels, config.min_identity_overlap)
     ]
     if challengers:
         kept.rejected_because = (
-            f"replaced: {challengers[0].name} passes every gate with {challengers[0].n_segments} "
-            f"segments and stability {challengers[0].scores['stability']:.2f} >= {bar:.2f}"
+            f"replaced: {challengers[0].name} keeps every previous segment and adds "
+            f"{challengers[0].n_segments - kept.n_segments}, with stability "
+            f"{challengers[0].scores['stability']:.2f} >= {bar:.2f}"
         )
     return kept
+
+
+def _extends(previous: np.ndarray, candidate: np.ndarray, min_overlap: float) -> bool:
+    """Whether every previous segment has a cluster of the candidate that is the same group of
+    customers (Jaccard >= min_overlap, one-to-one): the candidate gained segments rather than
+    re-cutting the ones that hold."""
+    rows = pd.RangeIndex(len(previous))
+    matching = match_segments(
+        pd.Series(previous, index=rows), pd.Series(candidate, index=rows), min_overlap, 0
+    )
+    return len(matching.overlaps) == len(np.unique(previous))

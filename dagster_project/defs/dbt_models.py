@@ -3,10 +3,11 @@
 import json
 import shutil
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import duckdb
-from dagster import AssetExecutionContext, AssetKey, AssetMaterialization, Output
+from dagster import AssetExecutionContext, AssetKey, AssetMaterialization, Failure, Output
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from dagster_project.defs.dbt_project import SegmentsDbtTranslator, dbt_project
@@ -18,6 +19,12 @@ from dagster_project.defs.resources import (
 )
 from dagster_project.lib.ingest.load_log import clear_rebuilds, pending_rebuilds
 from dagster_project.lib.names import WAREHOUSE_POOL
+from dagster_project.lib.pii_key import (
+    KeyMismatchError,
+    prepare_build,
+    record_build,
+    resolve_key,
+)
 
 
 @dbt_assets(
@@ -37,7 +44,12 @@ def dbt_models(
     Staging models of orders, order lines and events are incremental (only newly loaded rows);
     after a load that deleted or replaced raw rows the build is a full refresh, once."""
     thresholds = quality.thresholds()
-    with warehouse.connect(read_only=True) as conn:
+    key = resolve_key(Path(warehouse.path))
+    with warehouse.connect() as conn:
+        try:
+            prepare_build(conn, key)
+        except KeyMismatchError as error:
+            raise Failure(description=str(error)) from None
         rebuilds = pending_rebuilds(conn)
     dbt_vars = {
         "warehouse_path": warehouse.path,
@@ -46,6 +58,8 @@ def dbt_models(
         # dbt cleans and tests with the same tolerances as the raw checks.
         "future_tolerance_hours": thresholds.future_tolerance_hours,
         "max_dirty_row_share": thresholds.max_dirty_row_share,
+        # The key file's path, never the key (SEG_PII_HASH_KEY, when set, reaches dbt itself).
+        "pii_key_file": str(key.file or ""),
     }
     context.log.info(f"dbt vars: {dbt_vars}")
     full_refresh = ["--full-refresh"] if rebuilds else []
@@ -65,9 +79,11 @@ def dbt_models(
     error = invocation.get_error()
     if error is not None:
         raise error
-    if rebuilds and _builds_all_incremental_models(context, invocation.manifest):
-        with warehouse.connect() as conn:
+    with warehouse.connect() as conn:
+        if rebuilds and _builds_all_incremental_models(context, invocation.manifest):
             clear_rebuilds(conn)
+        if not rebuilds or _builds_all_incremental_models(context, invocation.manifest):
+            record_build(conn, key)
     # Each run gets its own target folder; keep it only when it explains a failure.
     shutil.rmtree(invocation.target_path, ignore_errors=True)
 

@@ -1,9 +1,11 @@
 """dbt-duckdb plugin: defines `pseudonymize(text)`, a keyed HMAC-SHA256 of personal data.
 
-The key comes from the environment (SEG_PII_HASH_KEY) and lives only in a temporary macro defined
-on each of dbt's DuckDB connections and cursors, so it never appears in compiled SQL, dbt logs,
-the manifest or the database file. Without the variable a fixed demo key is used and a warning
-says so: pseudonyms are then stable but not secret.
+The key comes from the environment (SEG_PII_HASH_KEY) or from the key file the pipeline keeps
+beside the warehouse (plugin setting `key_file`, from dbt var `pii_key_file`; see
+dagster_project/lib/pii_key.py), and lives only in a temporary macro defined on each of dbt's
+DuckDB connections and cursors, so it never appears in compiled SQL, dbt logs, the manifest or the
+database file. There is no default key: without one, `pseudonymize` fails with a message saying
+how to provide it (models that do not hash still build).
 
 The HMAC is written in SQL (RFC 2104 over DuckDB's sha256) rather than as a Python function:
 1M customers' emails and phones took 0.6 s per million values instead of about 5 s.
@@ -11,25 +13,26 @@ The HMAC is written in SQL (RFC 2104 over DuckDB's sha256) rather than as a Pyth
 
 import hashlib
 import os
-import warnings
+from pathlib import Path
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
 
 KEY_VARIABLE = "SEG_PII_HASH_KEY"
-DEMO_KEY = "demo-only-pseudonymisation-key"
 SHA256_BLOCK_BYTES = 64
+NO_KEY_MACRO = (
+    "create or replace temporary macro pseudonymize(value) as error('No pseudonymisation key: "
+    f"set {KEY_VARIABLE}, or run through the pipeline (make run), which keeps a random key in "
+    "a file beside the warehouse')"
+)
 
 
-def _key() -> bytes:
-    key = os.environ.get(KEY_VARIABLE)
-    if not key:
-        warnings.warn(
-            f"{KEY_VARIABLE} is not set: personal data is hashed with the public demo key.",
-            stacklevel=2,
-        )
-        key = DEMO_KEY
-    return key.encode()
+def _key(key_file: str) -> bytes | None:
+    if os.environ.get(KEY_VARIABLE):
+        return os.environ[KEY_VARIABLE].encode()
+    if key_file and Path(key_file).is_file():
+        return Path(key_file).read_text().strip().encode() or None
+    return None
 
 
 def hmac_sha256_macro(key: bytes) -> str:
@@ -48,7 +51,8 @@ def hmac_sha256_macro(key: bytes) -> str:
 
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict) -> None:
-        self._macro = hmac_sha256_macro(_key())
+        key = _key(str(plugin_config.get("key_file") or ""))
+        self._macro = hmac_sha256_macro(key) if key else NO_KEY_MACRO
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
         conn.execute(self._macro)
