@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterInstance, ExecuteInProcessResult
+from dagster import AssetCheckEvaluation, DagsterInstance, ExecuteInProcessResult
 
 from dagster_project.lib.settings import REPO_ROOT, Settings
 from dagster_project.run import run_job
@@ -35,6 +35,17 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # k range, 2-fold CV and a small importance sample. The chosen segments are the same whatever the
 # folds and the importance sample (they only measure the assigner).
 QUICK_TRAINING = "algorithms: [kmeans]\nk_range: [3, 9]\ncv_folds: 2\nimportance_sample: 300\n"
+
+
+def check_evaluation(result: ExecuteInProcessResult, check_name: str) -> AssetCheckEvaluation:
+    """The one evaluation of the asset check `check_name` in a run."""
+    (evaluation,) = [
+        event.event_specific_data
+        for event in result.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION"
+        and event.event_specific_data.check_name == check_name
+    ]
+    return evaluation
 
 
 def settings_for(root: Path, landing_dir: Path, as_of: date = AS_OF) -> Settings:

@@ -79,10 +79,13 @@ def dbt_models(
     error = invocation.get_error()
     if error is not None:
         raise error
+    # A pending full refresh is done (and the key's hashes all made) only when this build covered
+    # every incremental model.
+    rebuilt = not rebuilds or _builds_all_incremental_models(context, invocation.manifest)
     with warehouse.connect() as conn:
-        if rebuilds and _builds_all_incremental_models(context, invocation.manifest):
+        if rebuilds and rebuilt:
             clear_rebuilds(conn)
-        if not rebuilds or _builds_all_incremental_models(context, invocation.manifest):
+        if rebuilt:
             record_build(conn, key)
     # Each run gets its own target folder; keep it only when it explains a failure.
     shutil.rmtree(invocation.target_path, ignore_errors=True)

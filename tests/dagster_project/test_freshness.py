@@ -13,7 +13,7 @@ from dagster_project.defs.jobs import daily_refresh_job
 from dagster_project.lib.names import RETRAIN_METADATA
 from dagster_project.lib.settings import Settings
 from dagster_project.run import run_job
-from tests.conftest import AS_OF
+from tests.conftest import AS_OF, check_evaluation
 
 pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
 
@@ -27,12 +27,7 @@ def test_a_stalled_feed_alerts_instead_of_retraining(copy_of_pipeline: Settings)
         result = run_job(a_month_later, instance, daily_refresh_job.name)
     assert result.success  # the segments are still published, from the last data delivered
 
-    (evaluation,) = [
-        event.event_specific_data
-        for event in result.all_events
-        if event.event_type_value == "ASSET_CHECK_EVALUATION"
-        and event.event_specific_data.check_name == SOURCES_ARE_FRESH
-    ]
+    evaluation = check_evaluation(result, SOURCES_ARE_FRESH)
     assert not evaluation.passed
     assert "orders: newest event" in evaluation.description
     with duckdb.connect(str(a_month_later.alerts_path), read_only=True) as conn:
@@ -53,10 +48,5 @@ def test_a_stalled_feed_alerts_instead_of_retraining(copy_of_pipeline: Settings)
 def test_fresh_sources_pass(copy_of_pipeline: Settings) -> None:
     with DagsterInstance.ephemeral() as instance:
         result = run_job(copy_of_pipeline, instance, daily_refresh_job.name)
-    (evaluation,) = [
-        event.event_specific_data
-        for event in result.all_events
-        if event.event_type_value == "ASSET_CHECK_EVALUATION"
-        and event.event_specific_data.check_name == SOURCES_ARE_FRESH
-    ]
+    evaluation = check_evaluation(result, SOURCES_ARE_FRESH)
     assert evaluation.passed

@@ -14,7 +14,7 @@ from dagster_project.defs.fairness import SEGMENTS_ARE_FAIR
 from dagster_project.run import run_job
 from demo_data.bias import PlantedBias
 from demo_data.generate import GROUND_TRUTH_DIR, DemoSpec, generate
-from tests.conftest import AS_OF, DEMO_SEED, QUICK_TRAINING, settings_for
+from tests.conftest import AS_OF, DEMO_SEED, QUICK_TRAINING, check_evaluation, settings_for
 
 pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
 
@@ -31,12 +31,7 @@ def test_a_planted_bias_is_flagged_and_nothing_else(tmp_path: Path) -> None:
     with DagsterInstance.ephemeral() as instance:
         result = run_job(settings, instance)
     assert result.success  # the check warns by default
-    (check,) = [
-        event.event_specific_data
-        for event in result.all_events
-        if event.event_type_value == "ASSET_CHECK_EVALUATION"
-        and event.event_specific_data.check_name == SEGMENTS_ARE_FAIR
-    ]
+    check = check_evaluation(result, SEGMENTS_ARE_FAIR)
     assert not check.passed
 
     truth = pd.read_parquet(next((landing / GROUND_TRUTH_DIR).glob("*.parquet")))

@@ -16,6 +16,7 @@ from dagster_project.lib.names import (
     SEGMENT_PROFILES,
     SEGMENTS_SCHEMA,
 )
+from data_checks.baseline import feature_columns
 from ml.model import SegmentationModel
 from ml.rfm import rfm_scores
 
@@ -119,7 +120,7 @@ def _replace_demographics(
     """Per segment, demographic attribute and value: customers, their share of the segment, the
     value's share of all customers, and the ratio of the two. Demographics never form segments
     (they are profile-only); this shows who ends up in each."""
-    attributes = [name for name in DEMOGRAPHICS if name in _columns(conn, CUSTOMER_FEATURES_TABLE)]
+    attributes = [name for name in DEMOGRAPHICS if name in feature_columns(conn)]
     if not attributes:
         return
     unpivoted = " union all ".join(
@@ -151,7 +152,3 @@ def _replace_demographics(
         """,
         {"version": model.version},
     )
-
-
-def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {row[0] for row in conn.execute(f"describe {table}").fetchall()}

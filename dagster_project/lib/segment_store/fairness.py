@@ -13,6 +13,7 @@ from dagster_project.lib.names import (
     FAIRNESS_AUDIT,
     SEGMENTS_SCHEMA,
 )
+from data_checks.baseline import feature_columns
 from ml.fairness import COLUMNS
 
 TABLE = f"{SEGMENTS_SCHEMA}.{FAIRNESS_AUDIT}"
@@ -23,7 +24,7 @@ def read_audit_inputs(
 ) -> tuple[pd.Series, pd.DataFrame, str, date]:
     """customer id -> segment id, the customers' protected attributes that customer_features
     has, and the published model version and as-of date."""
-    present = {row[0] for row in conn.execute(f"describe {CUSTOMER_FEATURES_TABLE}").fetchall()}
+    present = feature_columns(conn)
     columns = [name for name in attributes if name in present]
     selected = "".join(f", f.{name}" for name in columns)
     frame = conn.execute(
