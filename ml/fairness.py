@@ -13,12 +13,17 @@ each segment taken as the selection of a campaign:
 - per attribute, the chi-square test of independence of segment and group, with Cramér's V, the
   strength of the association (0: none, 1: segment determined by group).
 
-A row is `flagged` when its ratio lies outside [0.8, 1.25], the difference is significant after a
-Bonferroni correction over every row of the audit (a 20,000-customer segmentation has a few
-hundred rows, and ratios of small groups swing by chance), and the group has at least
-`fairness_min_group_customers` customers. The four-fifths rule is a screening heuristic from US
-employment practice, not a legal test of discrimination, and a flag says that a group is over- or
-under-represented, not why: docs/privacy.md says what the audit does and does not show.
+A row is `flagged` when its ratio lies outside [0.8, 1.25], the group has at least
+`fairness_min_group_customers` customers, and the difference is significant in two steps (a
+hierarchical test): first the attribute's chi-square at `fairness_alpha` over the number of
+attributes, then the row's Fisher test at `fairness_alpha` over every row of the audit (a
+20,000-customer segmentation has a few hundred rows, and ratios of small groups swing by chance).
+A single cell with a small p among hundreds is what independence produces now and then; a real
+dependence also shows in the attribute as a whole.
+
+The four-fifths rule is a screening heuristic from US employment practice, not a legal test of
+discrimination, and a flag says that a group is over- or under-represented, not why:
+docs/privacy.md says what the audit does and does not show.
 """
 
 import numpy as np
@@ -115,12 +120,14 @@ def audit(
     if not parts:
         return pd.DataFrame(columns=list(COLUMNS))
     table = pd.concat(parts, ignore_index=True)
+    attribute_threshold = config.fairness_alpha / len(parts)
     threshold = config.fairness_alpha / len(table)
     outside = (table["selection_rate_ratio"] < LOW_RATIO) | (
         table["selection_rate_ratio"] > HIGH_RATIO
     )
     table["flagged"] = (
         outside
+        & (table["attribute_p_value"] < attribute_threshold)
         & (table["p_value"] < threshold)
         & (table["customers_in_group"] >= config.fairness_min_group_customers)
     )

@@ -29,6 +29,7 @@ from dagster_project.defs.metadata import markdown_table
 from dagster_project.defs.quality import CUSTOMER_FEATURES
 from dagster_project.defs.resources import (
     DataQualityResource,
+    PrivacyResource,
     SegmentationResource,
     ServingResource,
     WarehouseResource,
@@ -71,6 +72,7 @@ def build_history_backfill(settings: Settings) -> AssetsDefinition:
         dbt: DbtCliResource,
         warehouse: WarehouseResource,
         quality: DataQualityResource,
+        privacy: PrivacyResource,
         segmentation: SegmentationResource,
         serving: ServingResource,
     ) -> MaterializeResult:
@@ -85,7 +87,7 @@ def build_history_backfill(settings: Settings) -> AssetsDefinition:
                     "current dates; backfill only fills in the past."
                 )
             version = backfill_model_version(conn, day)
-        rebuild_features_as_of(dbt, warehouse, day)
+        rebuild_features_as_of(dbt, warehouse, privacy, day)
         validate_point_in_time_features(quality, warehouse)
         model = segmentation.load(version) if version else segmentation.current()
         with warehouse.connect() as conn:
@@ -117,10 +119,13 @@ def build_history_backfill(settings: Settings) -> AssetsDefinition:
     return segment_history_backfill
 
 
-def rebuild_features_as_of(dbt: DbtCliResource, warehouse: WarehouseResource, day: date) -> None:
+def rebuild_features_as_of(
+    dbt: DbtCliResource, warehouse: WarehouseResource, privacy: PrivacyResource, day: date
+) -> None:
     """The intermediate and marts layers as of `day`, in schemas pit_intermediate and
-    pit_marts."""
+    pit_marts, under the consent policy of today (a withdrawal applies to the past too)."""
     dbt_vars = {
+        **privacy.dbt_vars(),
         "warehouse_path": warehouse.path,
         "as_of_date": day.isoformat(),
         "point_in_time_prefix": POINT_IN_TIME_PREFIX,

@@ -18,6 +18,7 @@ from dagster_project.defs.model_report import image
 from dagster_project.defs.quality import CUSTOMER_FEATURES
 from dagster_project.defs.resources import (
     DataQualityResource,
+    PrivacyResource,
     SegmentationResource,
     WarehouseResource,
 )
@@ -59,6 +60,7 @@ def segment_backtests(
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
     quality: DataQualityResource,
+    privacy: PrivacyResource,
     segmentation: SegmentationResource,
 ) -> MaterializeResult:
     """Segments trained as of backtest_horizon_days ago, and the share of the variance of later
@@ -82,7 +84,7 @@ def segment_backtests(
         )
         context.log.info(reason)
         return MaterializeResult(metadata={"skipped_because": MetadataValue.text(reason)})
-    rebuild_features_as_of(dbt, warehouse, cutoff)
+    rebuild_features_as_of(dbt, warehouse, privacy, cutoff)
     validate_point_in_time_features(quality, warehouse)
     with warehouse.connect(read_only=True) as conn:
         features = training_sample(

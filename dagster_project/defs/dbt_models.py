@@ -15,16 +15,22 @@ from dagster_project.defs.metadata import table_metadata
 from dagster_project.defs.resources import (
     AsOfDateResource,
     DataQualityResource,
+    PrivacyResource,
     WarehouseResource,
 )
 from dagster_project.lib.ingest.load_log import clear_rebuilds, pending_rebuilds
-from dagster_project.lib.names import WAREHOUSE_POOL
+from dagster_project.lib.names import (
+    CUSTOMERS_LEFT_OUT_TABLE,
+    DIM_CUSTOMERS_TABLE,
+    WAREHOUSE_POOL,
+)
 from dagster_project.lib.pii_key import (
     KeyMismatchError,
     prepare_build,
     record_build,
     resolve_key,
 )
+from dagster_project.lib.segment_store.reads import table_exists
 
 
 @dbt_assets(
@@ -39,6 +45,7 @@ def dbt_models(
     warehouse: WarehouseResource,
     as_of: AsOfDateResource,
     quality: DataQualityResource,
+    privacy: PrivacyResource,
 ) -> Iterator[Any]:
     """Runs `dbt build` (models, tests, unit tests) on the warehouse as of the configured date.
     Staging models of orders, order lines and events are incremental (only newly loaded rows);
@@ -60,6 +67,7 @@ def dbt_models(
         "max_dirty_row_share": thresholds.max_dirty_row_share,
         # The key file's path, never the key (SEG_PII_HASH_KEY, when set, reaches dbt itself).
         "pii_key_file": str(key.file or ""),
+        **privacy.dbt_vars(),
     }
     context.log.info(f"dbt vars: {dbt_vars}")
     full_refresh = ["--full-refresh"] if rebuilds else []
@@ -76,6 +84,9 @@ def dbt_models(
     with warehouse.connect(read_only=True) as conn:
         for event in events:
             yield _with_table_metadata(conn, invocation.manifest, event)
+        refusal = everyone_left_out(conn, privacy.consent_policy)
+    if refusal:
+        raise Failure(description=refusal)
     error = invocation.get_error()
     if error is not None:
         raise error
@@ -89,6 +100,27 @@ def dbt_models(
             record_build(conn, key)
     # Each run gets its own target folder; keep it only when it explains a failure.
     shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+
+def everyone_left_out(conn: duckdb.DuckDBPyConnection, consent_policy: str) -> str:
+    """Why nobody can be segmented, when the consent policy left out every known customer (own
+    data without a consent column, typically); empty otherwise."""
+    if not table_exists(conn, CUSTOMERS_LEFT_OUT_TABLE) or not table_exists(
+        conn, DIM_CUSTOMERS_TABLE
+    ):
+        return ""
+    ((profiled,),) = conn.execute(f"select count(*) from {DIM_CUSTOMERS_TABLE}").fetchall()
+    ((left_out,),) = conn.execute(f"select count(*) from {CUSTOMERS_LEFT_OUT_TABLE}").fetchall()
+    if profiled or not left_out:
+        return ""
+    return (
+        f"All {left_out} customers known on the as-of date are left out by "
+        f"SEG_CONSENT_POLICY={consent_policy}: none has marketing consent in raw.customers "
+        "(column marketing_consent false or missing; with your own files, map it in the source "
+        "mapping). If your legal basis for analysing customers is legitimate interest, set "
+        "SEG_CONSENT_POLICY=profile_all_activate_consented: everyone is profiled and only "
+        "consenting customers are ever activated (docs/privacy.md#consent)."
+    )
 
 
 def _builds_all_incremental_models(

@@ -21,6 +21,7 @@ from dagster_project.lib.ingest.contract import RAW_SOURCES
 from dagster_project.lib.ingest.guards import DEFAULT_MAX_REMOVED_SHARE, LoadLimits
 from dagster_project.lib.ingest.mapping import Mapping, read_mapping
 from dagster_project.lib.settings import (
+    CONSENT_POLICIES,
     DBT_PROJECT_DIR,
     DEFAULT_DUCKDB_MEMORY_LIMIT,
     Settings,
@@ -72,6 +73,16 @@ class ServingResource(ConfigurableResource):
     def publish(self, warehouse: WarehouseResource, run_id: str) -> Snapshot:
         with warehouse.connect(read_only=True) as conn:
             return publish_snapshot(conn, Path(self.path), run_id)
+
+
+class PrivacyResource(ConfigurableResource):
+    """The consent policy (docs/privacy.md): dbt leaves out of the marts whom it does not allow
+    to profile."""
+
+    consent_policy: str = CONSENT_POLICIES[0]
+
+    def dbt_vars(self) -> dict[str, str]:
+        return {"consent_policy": self.consent_policy}
 
 
 class DataQualityResource(ConfigurableResource):
@@ -186,6 +197,7 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
             memory_limit=settings.duckdb_memory_limit,
         ),
         "as_of": AsOfDateResource(date=settings.as_of_date),
+        "privacy": PrivacyResource(consent_policy=settings.consent_policy),
         "quality": DataQualityResource(
             docs_dir=str(settings.quality_docs_dir),
             docs_url=settings.quality_docs_url,

@@ -189,6 +189,9 @@ def segment_tables(
                     "model_version": MetadataValue.text(model.version),
                     "as_of_date": MetadataValue.text(as_of_date.isoformat()),
                     "publication": MetadataValue.text(_publication_note(published)),
+                    "customers_left_out_by_consent_policy": MetadataValue.int(
+                        published.customers_left_out
+                    ),
                 },
             )
 

@@ -17,8 +17,11 @@ POINT_IN_TIME_PREFIX = "pit_"
 # The marts (their dbt model names are also their asset keys).
 CUSTOMER_FEATURES = "customer_features"
 DIM_CUSTOMERS = "dim_customers"
+CUSTOMERS_LEFT_OUT = "customers_left_out"
+"""Customers the consent policy does not allow to profile (marts), with the reason."""
 CUSTOMER_FEATURES_TABLE = f"{MARTS_SCHEMA}.{CUSTOMER_FEATURES}"
 DIM_CUSTOMERS_TABLE = f"{MARTS_SCHEMA}.{DIM_CUSTOMERS}"
+CUSTOMERS_LEFT_OUT_TABLE = f"{MARTS_SCHEMA}.{CUSTOMERS_LEFT_OUT}"
 POINT_IN_TIME_FEATURES_TABLE = POINT_IN_TIME_PREFIX + CUSTOMER_FEATURES_TABLE
 POINT_IN_TIME_DIM_CUSTOMERS_TABLE = POINT_IN_TIME_PREFIX + DIM_CUSTOMERS_TABLE
 
@@ -35,6 +38,8 @@ MODEL_RUNS = "model_runs"
 RFM_SEGMENTS = "rfm_segments"
 SCORING_RUNS = "scoring_runs"
 FEATURE_DRIFT = "feature_drift"
+ERASURE_LOG = "erasure_log"
+ERASURE_LOG_TABLE = f"{SEGMENTS_SCHEMA}.{ERASURE_LOG}"
 BACKFILLED_TABLES = (SEGMENT_HISTORY, SEGMENT_TRANSITIONS, SCORING_RUNS, FEATURE_DRIFT)
 """What publishing a past date (a backfill) writes; the other tables hold the current state."""
 

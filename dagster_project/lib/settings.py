@@ -17,6 +17,9 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DEFAULT_QUALITY_DOCS_URL = "http://127.0.0.1:3001"
 DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
+CONSENT_POLICIES = ("exclude", "profile_all_activate_consented")
+"""Who may be profiled (docs/privacy.md): only customers with marketing consent, or everyone
+with activation left to the consenting ones."""
 """DuckDB's own default is 80 % of RAM, which it fills with buffers on large builds: dbt's
 process peaked at 13.8 GiB on a 1M-customer full refresh. Above this limit DuckDB spills to a
 temporary folder beside the warehouse; the heaviest 1M models ran no slower at 3 GB."""
@@ -46,6 +49,7 @@ class Settings:
     max_removed_share: float = 0.5
     generate_demo: bool = False  # into a landing folder other than the default, when empty
     fairness_blocking: bool = False  # a flagged fairness audit stops the snapshot publish
+    consent_policy: str = CONSENT_POLICIES[0]
 
     def __post_init__(self) -> None:
         check_paths_apart(self)
@@ -54,6 +58,11 @@ class Settings:
             raise ValueError(
                 "SEG_MAX_REMOVED_SHARE must be a share between 0 and 1, got "
                 f"{self.max_removed_share}"
+            )
+        if self.consent_policy not in CONSENT_POLICIES:
+            raise ValueError(
+                f"SEG_CONSENT_POLICY must be one of {', '.join(CONSENT_POLICIES)}, got "
+                f"'{self.consent_policy}'"
             )
 
     @property
@@ -107,6 +116,7 @@ class Settings:
             max_removed_share=_share(environ.get("SEG_MAX_REMOVED_SHARE", "0.5")),
             generate_demo=_flag(environ, "SEG_GENERATE_DEMO"),
             fairness_blocking=_flag(environ, "SEG_FAIRNESS_BLOCKING"),
+            consent_policy=environ.get("SEG_CONSENT_POLICY", CONSENT_POLICIES[0]).strip(),
         )
 
 

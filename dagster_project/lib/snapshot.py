@@ -27,9 +27,11 @@ from dagster_project.lib.duckdb_files import attach_options
 from dagster_project.lib.names import (
     CUSTOMER_FEATURES_TABLE,
     CUSTOMER_SEGMENTS,
+    CUSTOMERS_LEFT_OUT_TABLE,
     DIM_CUSTOMERS_TABLE,
     SEGMENTS_SCHEMA,
 )
+from dagster_project.lib.segment_store.reads import table_exists
 from dagster_project.lib.sql import sql_string
 
 SNAPSHOT = "snapshot"
@@ -129,7 +131,10 @@ def _copy_tables(
             warehouse.execute(f"create schema {SNAPSHOT}.{schema}")
         for table, (copy, left_out) in copies.items():
             columns = f"* exclude ({', '.join(left_out)})" if left_out else "*"
-            warehouse.execute(f"create table {copy} as select {columns} from {table}")
+            warehouse.execute(
+                f"create table {copy} as select {columns} from {table} "
+                f"{_without_customers_left_out(warehouse, table)}"
+            )
         warehouse.execute(
             f"""
             create table {published} as
@@ -152,6 +157,21 @@ def _copy_tables(
         table: warehouse.execute(f"select count(*) from {copy}").fetchone()[0]
         for table, (copy, _) in copies.items()
     }
+
+
+def _without_customers_left_out(warehouse: duckdb.DuckDBPyConnection, table: str) -> str:
+    """A where clause that serves none of the customers the consent policy leaves out: the
+    warehouse's segment_history keeps the spell a withdrawal closed (with its reason), readers of
+    the snapshot do not see it."""
+    schema, name = table.split(".")
+    has_customers = warehouse.execute(
+        "select count(*) from duckdb_columns() where database_name = current_database() "
+        "and schema_name = ? and table_name = ? and column_name = 'customer_id'",
+        [schema, name],
+    ).fetchall()[0][0]
+    if not has_customers or not table_exists(warehouse, CUSTOMERS_LEFT_OUT_TABLE):
+        return ""
+    return f"where customer_id not in (select customer_id from {CUSTOMERS_LEFT_OUT_TABLE})"
 
 
 def _remove_with_wal(path: Path) -> None:

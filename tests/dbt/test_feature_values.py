@@ -52,7 +52,10 @@ LANDING: dict[str, pd.DataFrame] = {
         ("G1", "gold@example.com", "Goldie Hawk", "+44 7700 900001", born("1990-03-01"), "female",
          "GB", "Leeds", ts("2024-01-15 09:00"), False, ts("2024-01-15 09:00"), "referral"),
         ("G2", "silver@example.com", "Sil Ver", "+44 7700 900002", None, None,
-         None, None, ts("2024-06-01 12:00"), False, ts("2024-06-01 12:00"), None),
+         None, None, ts("2024-06-01 12:00"), True, ts("2024-06-01 12:00"), None),
+        # Never consented: the default consent policy leaves G3 out of the marts.
+        ("G3", "bronze@example.com", "Bron Ze", "+44 7700 900003", born("1980-01-01"), "m",
+         "GB", "York", ts("2024-02-01 12:00"), False, ts("2024-02-01 12:00"), "web"),
     ),
     "products": table(
         "product_id product_name category list_price",
@@ -144,6 +147,13 @@ def features(golden_warehouse: Path) -> pd.DataFrame:
 def test_one_row_per_customer_as_of_the_date(features: pd.DataFrame) -> None:
     assert sorted(features.index) == ["G1", "G2"]
     assert (features["as_of_date"].dt.date == AS_OF).all()
+
+
+def test_customers_without_consent_are_left_out_of_the_marts(golden_warehouse: Path) -> None:
+    left_out = query(golden_warehouse, "select customer_id, reason from marts.customers_left_out")
+    assert left_out.values.tolist() == [["G3", "no_marketing_consent"]]
+    dim = query(golden_warehouse, "select customer_id from marts.dim_customers order by 1")
+    assert dim["customer_id"].tolist() == ["G1", "G2"]
 
 
 def test_purchase_features(features: pd.DataFrame) -> None:

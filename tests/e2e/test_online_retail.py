@@ -33,6 +33,8 @@ def test_the_online_retail_sample_is_cleaned_as_documented_and_segmented(tmp_pat
         as_of_date="2011-12-10",
         source_config=example / "sources.yml",
         segmentation_config=tmp_path / "segmentation.yml",
+        # No CRM data, so no consent flag: profiling rests on legitimate interest.
+        consent_policy="profile_all_activate_consented",
     )
     with DagsterInstance.ephemeral() as instance:
         result = run_job(settings, instance)

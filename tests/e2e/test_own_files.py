@@ -71,6 +71,20 @@ def test_an_orders_only_csv_gets_segments(demo_landing: Path, tmp_path: Path) ->
         settings_for(tmp_path, tmp_path / "no-landing-folder"),
         source_config=tmp_path / "sources.yml",
     )
+    # Orders carry no consent: under the default policy nobody may be profiled, and the run
+    # stops after dbt with advice instead of training on nobody.
+    with DagsterInstance.ephemeral() as instance:
+        refused = run_job(settings, instance)
+    assert not refused.success
+    (failure,) = [
+        event.step_failure_data.error.message
+        for event in refused.all_events
+        if event.event_type_value == "STEP_FAILURE"
+    ]
+    assert "left out by SEG_CONSENT_POLICY=exclude" in failure
+    assert "SEG_CONSENT_POLICY=profile_all_activate_consented" in failure
+
+    settings = replace(settings, consent_policy="profile_all_activate_consented")
     with DagsterInstance.ephemeral() as instance:
         result = run_job(settings, instance)
     assert result.success

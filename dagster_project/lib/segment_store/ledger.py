@@ -60,7 +60,7 @@ def create_ledger_tables(conn: duckdb.DuckDBPyConnection) -> None:
             scored_at timestamp with time zone not null, customers bigint not null,
             customers_moved bigint not null, max_feature_psi double,
             max_segment_share_change double, retrain_requested_because varchar,
-            features_fingerprint varchar not null
+            features_fingerprint varchar not null, customers_left_out bigint
         );
         create table if not exists {DRIFT} (
             as_of_date date not null, model_version varchar not null, feature varchar not null,
@@ -68,11 +68,13 @@ def create_ledger_tables(conn: duckdb.DuckDBPyConnection) -> None:
         );
         """
     )
+    # Warehouses from before the consent policy: their earlier dates count nobody left out.
+    conn.execute(f"alter table {SCORED} add column if not exists customers_left_out bigint")
     conn.execute(
         f"""
         insert into {SCORED}
         select distinct as_of_date, '{UNKNOWN_MODEL}', now(), 0, 0, null, null, null,
-               '{UNKNOWN_MODEL}'
+               '{UNKNOWN_MODEL}', null
         from {SEGMENTS_SCHEMA}.{SEGMENT_TRANSITIONS}
         where as_of_date not in (select as_of_date from {SCORED})
         """
@@ -123,11 +125,12 @@ def record_scoring(
     customers_moved: int,
     fingerprint: str,
     retrain_because: str,
+    customers_left_out: int,
 ) -> None:
     psi = scored.feature_psi["psi"]
     changes = scored.segment_share_changes["change"].abs()
     conn.execute(
-        f"insert or replace into {SCORED} values (?, ?, now(), ?, ?, ?, ?, ?, ?)",
+        f"insert or replace into {SCORED} values (?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
         [
             as_of_date,
             model_version,
@@ -137,6 +140,7 @@ def record_scoring(
             float(changes.max()) if len(changes) else None,
             retrain_because or None,
             fingerprint,
+            customers_left_out,
         ],
     )
 

@@ -13,10 +13,10 @@ from datetime import date
 
 import duckdb
 
-from dagster_project.lib.names import CUSTOMER_FEATURES_TABLE
+from dagster_project.lib.names import CUSTOMER_FEATURES_TABLE, CUSTOMERS_LEFT_OUT
 from dagster_project.lib.segment_store import history, ledger
 from dagster_project.lib.segment_store.current_tables import replace_current
-from dagster_project.lib.segment_store.reads import features_as_of
+from dagster_project.lib.segment_store.reads import features_as_of, table_exists
 from ml.model import SegmentationModel
 from ml.scoring import Scored
 
@@ -29,6 +29,7 @@ class Publication:
     current: bool  # the newest date scored: the current tables were replaced
     unchanged: bool  # same model and features as this date's last publish: nothing was written
     replayed: tuple[date, ...]  # later dates whose history was re-applied after this one
+    customers_left_out: int  # known customers the consent policy does not allow to profile
 
 
 def publish(
@@ -47,12 +48,14 @@ def publish(
     history.create_history_tables(conn)
     ledger.create_ledger_tables(conn)
     later = ledger.later_dates(conn, as_of_date)
+    left_out = left_out_beside(conn, features)
+    customers_left_out = conn.execute(f"select count(*) from {left_out}").fetchall()[0][0]
     if ledger.scored_before(conn, as_of_date) == (model.version, fingerprint):
-        return Publication(as_of_date, not later, unchanged=True, replayed=())
+        return Publication(as_of_date, not later, True, (), customers_left_out)
     conn.register(NEW_ASSIGNMENTS, scored.assignments)
     conn.execute("begin transaction")
     try:
-        history.splice_day(conn, as_of_date, later, NEW_ASSIGNMENTS)
+        history.splice_day(conn, as_of_date, later, NEW_ASSIGNMENTS, left_out)
         if not later:
             if features != CUSTOMER_FEATURES_TABLE:
                 raise ValueError(f"{features} may only backfill dates before the newest one")
@@ -67,6 +70,7 @@ def publish(
             history.moved_customers(conn, as_of_date),
             fingerprint,
             retrain_because,
+            customers_left_out,
         )
         conn.execute("commit")
     except BaseException:
@@ -74,7 +78,16 @@ def publish(
         raise
     finally:
         conn.unregister(NEW_ASSIGNMENTS)
-    return Publication(as_of_date, not later, unchanged=False, replayed=later)
+    return Publication(as_of_date, not later, False, later, customers_left_out)
+
+
+def left_out_beside(conn: duckdb.DuckDBPyConnection, features: str) -> str:
+    """The customers the consent policy left out of `features` (customer_id, reason), from the
+    dbt model beside it; none when the build predates the policy."""
+    table = f"{features.rsplit('.', 1)[0]}.{CUSTOMERS_LEFT_OUT}"
+    if table_exists(conn, table):
+        return f"(select customer_id, reason from {table})"
+    return "(select null::varchar as customer_id, null::varchar as reason where false)"
 
 
 def features_fingerprint(conn: duckdb.DuckDBPyConnection, features: str) -> str:

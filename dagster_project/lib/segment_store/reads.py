@@ -44,12 +44,14 @@ def training_sample(
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Whether schema segments has `table` (a warehouse before its first publish has none)."""
+    """Whether `table` (schema segments unless qualified) exists: a warehouse before its first
+    publish has none."""
+    schema, _, name = table.rpartition(".")
     return bool(
         conn.execute(
             "select count(*) from information_schema.tables "
             "where table_schema = ? and table_name = ?",
-            [SEGMENTS_SCHEMA, table],
+            [schema or SEGMENTS_SCHEMA, name],
         ).fetchone()[0]
     )
 

@@ -19,6 +19,8 @@ STATES = {
     "d": [2, 2, 2, 2],
     "e": [3, None, None, 1],
 }
+# Customers the consent policy leaves out, with the reason (c withdrew consent before day 4).
+LEFT_OUT = "(select 'c' as customer_id, 'no_marketing_consent' as reason)"
 
 
 def assignments(day: date) -> pd.DataFrame:
@@ -37,7 +39,7 @@ def publish_in_order(days: list[date]) -> duckdb.DuckDBPyConnection:
     for day in days:
         later = tuple(sorted(d for d in published if d > day))
         conn.register("day_assignments", assignments(day))
-        history.splice_day(conn, day, later, "day_assignments")
+        history.splice_day(conn, day, later, "day_assignments", LEFT_OUT)
         conn.unregister("day_assignments")
         published.append(day)
     return conn
@@ -55,15 +57,15 @@ def test_history_of_days_in_order_is_exact() -> None:
     spells, moves = contents(publish_in_order(DAYS))
     d1, d2, d3, d4 = DAYS
     assert spells == [
-        ("a", 1, d1, d3),
-        ("a", 2, d3, None),
-        ("b", 1, d1, d2),
-        ("b", 2, d2, d3),
-        ("b", 1, d3, None),
-        ("c", 3, d2, d4),
-        ("d", 2, d1, None),
-        ("e", 3, d1, d2),
-        ("e", 1, d4, None),
+        ("a", 1, d1, d3, "moved"),
+        ("a", 2, d3, None, None),
+        ("b", 1, d1, d2, "moved"),
+        ("b", 2, d2, d3, "moved"),
+        ("b", 1, d3, None, None),
+        ("c", 3, d2, d4, "no_marketing_consent"),
+        ("d", 2, d1, None, None),
+        ("e", 3, d1, d2, "left"),
+        ("e", 1, d4, None, None),
     ]
     # From null: new; to null: gone.
     assert (d2, 3, None, 1) in moves  # e left
