@@ -7,6 +7,7 @@ from dagster_project.defs.backfill import build_history_backfill
 from dagster_project.defs.backtest import segment_backtests
 from dagster_project.defs.dbt_models import dbt_models
 from dagster_project.defs.enrichment import text_sentiment
+from dagster_project.defs.erasure import erase_job
 from dagster_project.defs.fairness import build_fairness_check, fairness_audit
 from dagster_project.defs.freshness import sources_are_fresh
 from dagster_project.defs.ingest import raw_table_checks, raw_tables
@@ -45,7 +46,7 @@ def build_definitions(settings: Settings) -> Definitions:
             sources_are_fresh,
             build_fairness_check(settings.fairness_blocking),
         ],
-        jobs=[full_refresh_job, daily_refresh_job, retrain_job],
+        jobs=[full_refresh_job, daily_refresh_job, retrain_job, erase_job],
         schedules=build_schedules(settings),
         sensors=[
             build_landing_sensor(settings),

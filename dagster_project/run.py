@@ -75,15 +75,18 @@ def ensure_landing_data(settings: Settings) -> bool:
 
 
 def run_job(
-    settings: Settings, instance: DagsterInstance, job_name: str = full_refresh_job.name
+    settings: Settings,
+    instance: DagsterInstance,
+    job_name: str = full_refresh_job.name,
+    ops_config: dict | None = None,
 ) -> ExecuteInProcessResult:
-    """Runs a job of the code location (by default `full_refresh`) in this process."""
+    """Runs a job of the code location (by default `full_refresh`) in this process, with the
+    configuration of its ops, if any."""
     job = build_definitions(settings).resolve_job_def(job_name)
-    return job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-    )
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    if ops_config:
+        run_config["ops"] = ops_config
+    return job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
 
 
 def table_row_counts(settings: Settings) -> list[tuple[str, str, int]]:

@@ -28,6 +28,7 @@ from dagster_project.defs.resources import (
     LandingFolderResource,
     WarehouseResource,
 )
+from dagster_project.lib.erasure.suppression import drop_suppressed_rows, erasure_key
 from dagster_project.lib.ingest.contract import RAW_SOURCES, RawSource
 from dagster_project.lib.ingest.errors import InputFileError, without_values
 from dagster_project.lib.ingest.guards import RowRemovalError
@@ -113,6 +114,8 @@ def raw_tables(
                     "offending rows": markdown_table(error.sample),
                 },
             ) from error
+        # Rows of erased customers that this delivery brought back go before anything reads them.
+        dropped = drop_suppressed_rows(conn, erasure_key(Path(warehouse.path)), datetime.now(UTC))
         metadata = {table.table: table_metadata(conn, RAW_SCHEMA, table.table) for table in loaded}
     for table in loaded:
         yield MaterializeResult(
@@ -120,6 +123,9 @@ def raw_tables(
             metadata={
                 **metadata[table.table],
                 **_provenance(table, mapping, cleaning),
+                "rows_of_erased_customers_dropped": MetadataValue.int(
+                    dropped.get(f"{RAW_SCHEMA}.{table.table}", 0)
+                ),
             },
         )
 

@@ -64,3 +64,22 @@ def connect(
         if not read_only:
             restrict_to_owner(path)  # a write-ahead log the writes left behind
         conn.close()
+
+
+def rewrite(path: Path) -> None:
+    """Copies the database at `path` into a fresh file and swaps it in: deleted rows live on in
+    a DuckDB file's free blocks until they are reused, and an erasure must leave no byte of them.
+    The caller holds the warehouse lock (no other connection is open)."""
+    staged = path.with_name(path.name + ".rewriting")
+    for leftover in (staged, staged.with_name(staged.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    with duckdb.connect() as conn:
+        conn.execute(f"attach {sql_string(path)} as original (read_only)")
+        conn.execute(f"attach {sql_string(staged)} as rewritten ({attach_options()})")
+        conn.execute("copy from database original to rewritten")
+        conn.execute("detach original")
+        conn.execute("checkpoint rewritten")
+        conn.execute("detach rewritten")
+    restrict_to_owner(staged)
+    staged.replace(path)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)

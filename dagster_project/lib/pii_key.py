@@ -59,6 +59,11 @@ def resolve_key(warehouse_path: Path, environ: dict[str, str] | None = None) -> 
     if environ.get(KEY_VARIABLE):
         return PiiKey(environ[KEY_VARIABLE], KEY_VARIABLE)
     path = key_file(warehouse_path)
+    return PiiKey(read_or_create_secret(path), str(path), path)
+
+
+def read_or_create_secret(path: Path) -> str:
+    """The random key in `path`, created (owner read and write only) when missing."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -71,7 +76,7 @@ def resolve_key(warehouse_path: Path, environ: dict[str, str] | None = None) -> 
     secret = path.read_text().strip()
     if not secret:
         raise KeyMismatchError(f"The key file {path} is empty: restore it, or delete it and rotate")
-    return PiiKey(secret, str(path), path)
+    return secret
 
 
 def _ensure(conn: duckdb.DuckDBPyConnection) -> None:

@@ -1,0 +1,98 @@
+"""Redacting erased customers from the files beside the warehouse and from Dagster's storage.
+
+Their keys can reach files through failed checks: Great Expectations' validation results and
+Data Docs pages list the offending rows' keys, an alert may quote a failed check, and Dagster's
+event log and compute logs keep the check's metadata. Each occurrence is replaced by
+`[erased]`, in place (text files are rewritten aside and renamed in; SQLite databases are updated
+and vacuumed, so that no freed page keeps the old text; DuckDB files get an update of every text
+column, then a rewrite).
+"""
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.lib.duckdb_files import rewrite
+
+REDACTED = "[erased]"
+SQLITE_HEADER = b"SQLite format 3\x00"
+DUCKDB_MAGIC = b"DUCK"
+
+
+def redact_folder(folder: Path, tokens: Sequence[str], skip: Iterable[Path] = ()) -> list[Path]:
+    """Redacts `tokens` in every file under `folder` but the `skip` files and those named after
+    them (their write-ahead logs, locks and key files); returns the files changed."""
+    skipped = [path.resolve() for path in skip]
+    changed = []
+    for path in sorted(folder.rglob("*")) if folder.exists() else []:
+        if not path.is_file() or path.is_symlink() or _named_after(path.resolve(), skipped):
+            continue
+        if _redact_file(path, tokens):
+            changed.append(path)
+    return changed
+
+
+def _named_after(path: Path, skipped: list[Path]) -> bool:
+    return any(path.parent == s.parent and path.name.startswith(s.name) for s in skipped)
+
+
+def _redact_file(path: Path, tokens: Sequence[str]) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    if head.startswith(SQLITE_HEADER):
+        return _redact_sqlite(path, tokens)
+    if head[8:12] == DUCKDB_MAGIC:
+        return _redact_duckdb(path, tokens)
+    content = path.read_bytes()
+    redacted = content
+    for token in tokens:
+        redacted = redacted.replace(token.encode(), REDACTED.encode())
+    if redacted == content:
+        return False
+    staged = path.with_name(f".{path.name}.redacting")
+    staged.write_bytes(redacted)
+    staged.chmod(path.stat().st_mode & 0o777)
+    staged.replace(path)
+    return True
+
+
+def _redact_sqlite(path: Path, tokens: Sequence[str]) -> bool:
+    changed = 0
+    with sqlite3.connect(path, timeout=60) as conn:
+        tables = [t for (t,) in conn.execute("select name from sqlite_master where type = 'table'")]
+        for table in tables:
+            columns = [row[1] for row in conn.execute(f'pragma table_info("{table}")')]
+            for column in columns:
+                for token in tokens:
+                    changed += conn.execute(
+                        f'update "{table}" set "{column}" = replace("{column}", ?, ?) '
+                        f'where typeof("{column}") = \'text\' and instr("{column}", ?) > 0',
+                        [token, REDACTED, token],
+                    ).rowcount
+    if changed:
+        with sqlite3.connect(path, timeout=60) as conn:
+            conn.execute("vacuum")
+    return bool(changed)
+
+
+def _redact_duckdb(path: Path, tokens: Sequence[str]) -> bool:
+    changed = 0
+    with duckdb.connect(str(path)) as conn:
+        columns = conn.execute(
+            "select schema_name, table_name, column_name from duckdb_columns() "
+            "join duckdb_tables() using (database_name, schema_name, table_name) "
+            "where database_name = current_database() and data_type = 'VARCHAR'"
+        ).fetchall()
+        for schema, table, column in columns:
+            for token in tokens:
+                (rows,) = conn.execute(
+                    f'update "{schema}"."{table}" set "{column}" = replace("{column}", ?, ?) '
+                    f'where contains("{column}", ?)',
+                    [token, REDACTED, token],
+                ).fetchone()
+                changed += rows
+    if changed:
+        rewrite(path)
+    return bool(changed)
