@@ -27,6 +27,7 @@ customers as (
             end as gender,
             coalesce(nullif(upper(trim(country)), ''), 'unknown') as country_code,
             signup_at,
+            coalesce(marketing_consent, false) as has_marketing_consent,
             row_number() over (
                 partition by trim(customer_id)
                 order by
@@ -38,7 +39,11 @@ customers as (
         from raw.customers
         where nullif(trim(customer_id), '') is not null
     )
-    where row_rank = 1 and (signup_at is null or signup_at < (select as_of_end from as_of))
+    where
+        row_rank = 1
+        and (signup_at is null or signup_at < (select as_of_end from as_of))
+        -- the default consent policy: only customers with marketing consent are profiled
+        and has_marketing_consent
 ),
 
 orders as (

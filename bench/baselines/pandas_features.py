@@ -123,7 +123,9 @@ def _customers(raw: pd.DataFrame, end: pd.Timestamp, as_of: date) -> pd.DataFram
         ["consent_updated_at", "signup_at", "email", "phone", "consent"],
         descending=("consent_updated_at",),
     )
-    customers = customers[customers["signup_at"].isna() | (customers["signup_at"] < end)].copy()
+    known = customers["signup_at"].isna() | (customers["signup_at"] < end)
+    # The default consent policy: only customers with marketing consent are profiled.
+    customers = customers[known & customers["consent"].astype(bool)].copy()
     birth = pd.to_datetime(customers["birth_date"])
     before_birthday = (as_of.month * 100 + as_of.day) < (birth.dt.month * 100 + birth.dt.day)
     age = as_of.year - birth.dt.year - before_birthday.astype(int)

@@ -20,6 +20,7 @@ from dagster_project.lib.alerts import RunFailure, record_failure
 from dagster_project.lib.ingest.contract import RAW_SOURCES
 from dagster_project.lib.ingest.guards import DEFAULT_MAX_REMOVED_SHARE, LoadLimits
 from dagster_project.lib.ingest.mapping import Mapping, read_mapping
+from dagster_project.lib.retention import parse_retention
 from dagster_project.lib.settings import (
     CONSENT_POLICIES,
     DBT_PROJECT_DIR,
@@ -77,9 +78,13 @@ class ServingResource(ConfigurableResource):
 
 class PrivacyResource(ConfigurableResource):
     """The consent policy (docs/privacy.md): dbt leaves out of the marts whom it does not allow
-    to profile."""
+    to profile; and how long raw events and segment history are kept (lib/retention.py)."""
 
     consent_policy: str = CONSENT_POLICIES[0]
+    retention_days: str = ""
+
+    def retention(self) -> dict[str, int]:
+        return parse_retention(self.retention_days)
 
     def dbt_vars(self) -> dict[str, str]:
         return {"consent_policy": self.consent_policy}
@@ -197,7 +202,9 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
             memory_limit=settings.duckdb_memory_limit,
         ),
         "as_of": AsOfDateResource(date=settings.as_of_date),
-        "privacy": PrivacyResource(consent_policy=settings.consent_policy),
+        "privacy": PrivacyResource(
+            consent_policy=settings.consent_policy, retention_days=settings.retention_days
+        ),
         "quality": DataQualityResource(
             docs_dir=str(settings.quality_docs_dir),
             docs_url=settings.quality_docs_url,

@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from dagster_project.lib.retention import parse_retention
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_LANDING_DIR = REPO_ROOT / "landing"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -50,6 +52,7 @@ class Settings:
     generate_demo: bool = False  # into a landing folder other than the default, when empty
     fairness_blocking: bool = False  # a flagged fairness audit stops the snapshot publish
     consent_policy: str = CONSENT_POLICIES[0]
+    retention_days: str = ""  # source=days,... (lib/retention.py); empty keeps everything
 
     def __post_init__(self) -> None:
         check_paths_apart(self)
@@ -64,6 +67,7 @@ class Settings:
                 f"SEG_CONSENT_POLICY must be one of {', '.join(CONSENT_POLICIES)}, got "
                 f"'{self.consent_policy}'"
             )
+        parse_retention(self.retention_days)
 
     @property
     def quality_docs_dir(self) -> Path:
@@ -117,6 +121,7 @@ class Settings:
             generate_demo=_flag(environ, "SEG_GENERATE_DEMO"),
             fairness_blocking=_flag(environ, "SEG_FAIRNESS_BLOCKING"),
             consent_policy=environ.get("SEG_CONSENT_POLICY", CONSENT_POLICIES[0]).strip(),
+            retention_days=environ.get("SEG_RETENTION_DAYS", ""),
         )
 
 

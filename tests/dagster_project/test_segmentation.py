@@ -47,7 +47,13 @@ def test_segment_tables_follow_the_published_contract(
         "as_of_date",
         "assigned_at",
     }
-    assert columns("segment_history") == {"customer_id", "segment_id", "valid_from", "valid_to"}
+    assert columns("segment_history") == {
+        "customer_id",
+        "segment_id",
+        "valid_from",
+        "valid_to",
+        "closed_because",
+    }
     assert columns("segment_transitions") == {
         "as_of_date",
         "from_segment_id",
