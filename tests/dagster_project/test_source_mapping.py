@@ -1,6 +1,7 @@
 """User files through a source mapping into the raw tables: a minimal orders-only CSV loads, and
 every bad-file case fails before anything is written, naming the file, the column and rows."""
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import duckdb
 import pytest
 
 from dagster_project.lib.ingest.contract import RAW_SOURCES as SOURCES
+from dagster_project.lib.ingest.direct_identifiers import looks_like_contact
 from dagster_project.lib.ingest.errors import InputFileError
 from dagster_project.lib.ingest.guards import LoadLimits
 from dagster_project.lib.ingest.mapped_load import load_mapped
@@ -243,3 +245,57 @@ def test_json_lines_files_load_through_a_glob(tmp_path: Path) -> None:
             ("A1", datetime(2026, 3, 1, 10, tzinfo=UTC), "EUR"),
             ("A2", datetime(2026, 3, 2, 11, 30, tzinfo=UTC), "EUR"),
         ]
+
+
+CONTACT_ROWS = [
+    "order_ref,customer,day,amount",
+    "A1,Jane.Doe@example.com,03/01/2026,10.50",
+    "A2,+44 7700 900123,04/02/2026,20",
+    "A3,17850,05/02/2026,7",
+]
+
+
+def test_customer_ids_that_are_emails_or_phones_stop_the_load(
+    tmp_path: Path, loaded_warehouse: Path
+) -> None:
+    error = fails_to_load(write_mapping(bad_folder(tmp_path), CONTACT_ROWS), loaded_warehouse)
+    message = str(error)
+    assert error.column == "customer_id"
+    assert "2 of 3 customer ids look like email addresses or phone numbers" in message
+    assert "pseudonymize_customer_id: true" in message
+    assert "Jane" not in message and "7700" not in message
+
+
+def test_pseudonymize_customer_id_hashes_them_at_ingest(tmp_path: Path) -> None:
+    mapping = write_mapping(tmp_path, CONTACT_ROWS)
+    mapping.write_text("pseudonymize_customer_id: true\n" + mapping.read_text())
+    warehouse = tmp_path / "w.duckdb"
+    load(mapping, warehouse)
+    load(mapping, warehouse)  # the same key on the next load: the same ids
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        ids = conn.execute(
+            "select customer_id from raw.orders union all select customer_id from raw.customers"
+        ).fetchall()
+    assert len(ids) == 6 and len({customer for (customer,) in ids}) == 3
+    assert all(re.fullmatch("[0-9a-f]{32}", customer) for (customer,) in ids)
+    assert (tmp_path / "w.duckdb.id-key").stat().st_mode & 0o077 == 0
+
+
+def test_contact_detection_spares_customer_numbers() -> None:
+    values = {
+        "a@b.co": True,
+        "+447700900123": True,
+        "(555) 010-9999": True,
+        "17850": False,
+        "C00000042": False,
+        "2021-000123": False,
+        "12345678": False,
+    }
+    with duckdb.connect() as conn:
+        found = {
+            value: conn.execute(
+                f"select {looks_like_contact('x')} from (select ? as x)", [value]
+            ).fetchone()[0]
+            for value in values
+        }
+    assert found == values

@@ -2,6 +2,7 @@
 segments are written, features of sources not provided are null and left out of the model, and
 a broken file later fails the run without touching what was published."""
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -138,3 +139,91 @@ def test_an_orders_only_csv_gets_segments(demo_landing: Path, tmp_path: Path) ->
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         after = conn.execute("select * from segments.customer_segments order by all").df()
     assert after.equals(published)
+
+
+EMAIL_KEYED = """
+pseudonymize_customer_id: true    # the shop keys customers by email
+files:
+  sales:
+    path: sales.csv
+    date_format: "%d/%m/%Y %H:%M"
+sources:
+  orders:
+    from: sales
+    distinct: true
+    columns:
+      order_id: order_ref
+      customer_id: customer
+      ordered_at: day
+      status: "'completed'"
+      currency: "'GBP'"
+  order_items:
+    from: sales
+    columns:
+      order_id: order_ref
+      line_number: "1"
+      quantity: "1"
+      unit_price: amount
+"""
+
+
+def test_customers_keyed_by_email_are_published_only_pseudonymously(
+    demo_landing: Path, tmp_path: Path
+) -> None:
+    with duckdb.connect() as conn:
+        conn.execute(
+            f"""
+            copy (
+                select o.order_id as order_ref, any_value(lower(trim(c.email))) as customer,
+                       strftime(o.ordered_at, '%d/%m/%Y %H:%M') as day,
+                       round(sum(i.quantity * i.unit_price), 2) as amount
+                from read_parquet('{demo_landing}/orders/*.parquet') as o
+                join read_parquet('{demo_landing}/order_items/*.parquet') as i using (order_id)
+                join read_parquet('{demo_landing}/customers/*.parquet') as c
+                  on trim(c.customer_id) = trim(o.customer_id)
+                where o.status = 'completed' and c.email is not null
+                  and o.ordered_at < date '{AS_OF}'
+                group by o.order_id, o.ordered_at
+                having sum(i.quantity * i.unit_price) > 0
+            ) to '{tmp_path / "sales.csv"}' (header)
+            """
+        )
+    (tmp_path / "sources.yml").write_text(EMAIL_KEYED)
+    settings = replace(
+        settings_for(tmp_path, tmp_path / "no-landing-folder"),
+        source_config=tmp_path / "sources.yml",
+        consent_policy="profile_all_activate_consented",
+    )
+    with DagsterInstance.ephemeral() as instance:
+        assert run_job(settings, instance).success
+
+    def emails_and_ids(database: Path, schemas: tuple[str, ...]) -> tuple[int, set[str]]:
+        with duckdb.connect(str(database), read_only=True) as conn:
+            columns = conn.execute(
+                "select schema_name, table_name, column_name from duckdb_columns() "
+                "join duckdb_tables() using (database_name, schema_name, table_name) "
+                "where data_type = 'VARCHAR' and list_contains(?, schema_name)",
+                [list(schemas)],
+            ).fetchall()
+            emails = sum(
+                conn.execute(
+                    f'select count(*) from "{s}"."{t}" where contains("{c}", \'@\')'
+                ).fetchone()[0]
+                for s, t, c in columns
+            )
+            ids = {
+                customer
+                for s, t, c in columns
+                if c == "customer_id"
+                for (customer,) in conn.execute(
+                    f'select distinct customer_id from "{s}"."{t}"'
+                ).fetchall()
+            }
+        return emails, ids
+
+    published = ("raw", "staging", "intermediate", "marts", "segments")
+    emails, ids = emails_and_ids(settings.warehouse_path, published)
+    served_emails, served_ids = emails_and_ids(settings.snapshot_path, ("main", "marts"))
+    assert emails == 0 and served_emails == 0
+    assert len(ids) > 500 and served_ids <= ids
+    assert all(re.fullmatch("[0-9a-f]{32}", customer) for customer in ids)

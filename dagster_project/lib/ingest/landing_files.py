@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from dagster_project.lib.ingest.contract import RawColumn, RawSource
+from dagster_project.lib.ingest.direct_identifiers import check_customer_ids
 from dagster_project.lib.ingest.errors import (
     SAMPLE_ROWS,
     InputFileError,
@@ -177,6 +178,8 @@ def _check_file(conn: duckdb.DuckDBPyConnection, path: Path, source: RawSource) 
         )
 
     to_cast = [c for c in columns if file_types[c.name].lower() != c.data_type.lower()]
+    if "customer_id" in file_types:
+        check_customer_ids(conn, f"select customer_id from {_read(path)}", path, False)
     if not to_cast:
         return
     counts = conn.execute(

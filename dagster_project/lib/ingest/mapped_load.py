@@ -13,6 +13,10 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.lib.ingest.contract import RawSource
+from dagster_project.lib.ingest.direct_identifiers import (
+    check_customer_ids,
+    register_pseudonymous_ids,
+)
 from dagster_project.lib.ingest.errors import InputFileError
 from dagster_project.lib.ingest.guards import (
     LoadLimits,
@@ -74,6 +78,13 @@ def load_mapped(
         for source_mapping, paths in plans:
             for path in paths:
                 check_mapped_columns(files_conn, source_mapping, path)
+            if _has_customer_ids(source_mapping):
+                check_customer_ids(
+                    files_conn,
+                    source_select(source_mapping, paths),
+                    source_mapping.files.pattern,
+                    mapping.pseudonymize_customer_id,
+                )
         cleaning = {
             name: cleaning_counts(files_conn, files, paths)
             for name, (files, paths) in entries.items()
@@ -83,7 +94,14 @@ def load_mapped(
         before = rows_before(conn, [source.table for source in sources])
         conn.execute("begin transaction")
         try:
-            loaded = [_replace(conn, files_conn, m, paths, loaded_at) for m, paths in plans]
+            pseudonymous = (
+                register_pseudonymous_ids(conn, _warehouse_path(conn))
+                if mapping.pseudonymize_customer_id
+                else None
+            )
+            loaded = [
+                _replace(conn, files_conn, m, paths, loaded_at, pseudonymous) for m, paths in plans
+            ]
             loaded += [_replace_unmapped(conn, source) for source in absent]
             for table in loaded:
                 # Replaced whole: the landing-file log no longer applies, and dbt must rebuild.
@@ -96,6 +114,17 @@ def load_mapped(
             conn.execute("rollback")
             raise
     return loaded, cleaning
+
+
+def _has_customer_ids(source: SourceMapping) -> bool:
+    return any(column.name == "customer_id" for column in source.source.file_columns)
+
+
+def _warehouse_path(conn: duckdb.DuckDBPyConnection) -> Path:
+    ((path,),) = conn.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchall()
+    return Path(path)
 
 
 def _check_settled(
@@ -127,14 +156,21 @@ def _replace(
     source: SourceMapping,
     paths: list[Path],
     loaded_at: datetime,
+    pseudonymous: str | None,
 ) -> LoadedTable:
-    """The mapped rows, read on the sandboxed connection, streamed into the warehouse."""
+    """The mapped rows, read on the sandboxed connection, streamed into the warehouse; customer
+    ids replaced by `pseudonymous`(customer id) when it is given."""
     table = f"{RAW_SCHEMA}.{source.source.table}"
     reading = files_conn.cursor()  # a result of its own: one stream per table
     conn.register(MAPPED_ROWS, reading.sql(source_select(source, paths)).to_arrow_reader())
+    columns = (
+        f"* replace ({pseudonymous}(customer_id) as customer_id)"
+        if pseudonymous and _has_customer_ids(source)
+        else "*"
+    )
     try:
         conn.execute(
-            f"create or replace table {table} as select *, ? as _source_file, "
+            f"create or replace table {table} as select {columns}, ? as _source_file, "
             f"cast(? as timestamp with time zone) as _loaded_at from {MAPPED_ROWS}",
             [str(source.files.pattern), loaded_at],
         )

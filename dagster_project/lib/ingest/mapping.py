@@ -19,6 +19,8 @@
           order_id: InvoiceNo
           status: "case when InvoiceNo like 'C%' then 'cancelled' else 'completed' end"
 
+    pseudonymize_customer_id: true   # customer ids are emails or phones: hash them at ingest
+
 Contract columns left out of `columns` are null. CSV values are read as text (so ids keep their
 leading zeros): compare numbers in a drop rule as `try_cast(amount as double) <= 0`. Every
 mistake is reported with the mapping file and the key that holds it, before any file is read.
@@ -116,6 +118,7 @@ class SourceMapping:
 class Mapping:
     path: Path
     sources: tuple[SourceMapping, ...]
+    pseudonymize_customer_id: bool = False  # hash customer ids at ingest (direct_identifiers.py)
 
     def source_names(self) -> set[str]:
         return {mapping.source.table for mapping in self.sources}
@@ -131,7 +134,12 @@ def read_mapping(path: Path, known: tuple[RawSource, ...], root: Path | None = N
     except yaml.YAMLError as error:
         raise SourceMappingError(f"Source mapping {path} is not valid YAML: {error}") from error
     where = Where(path)
-    where.expect_keys(document, "", {"files", "sources"}, required={"files", "sources"})
+    where.expect_keys(
+        document,
+        "",
+        {"files", "sources", "pseudonymize_customer_id"},
+        required={"files", "sources"},
+    )
     files = {
         name: _user_files(
             name, spec, path.parent, (root or path.parent).resolve(), where.at(f"files.{name}")
@@ -155,7 +163,7 @@ def read_mapping(path: Path, known: tuple[RawSource, ...], root: Path | None = N
             f"map at least {' and '.join(REQUIRED_SOURCES)} (they may come from the same file); "
             f"missing: {', '.join(missing)}",
         )
-    return Mapping(path, tuple(sources))
+    return Mapping(path, tuple(sources), where.boolean(document, "pseudonymize_customer_id", False))
 
 
 _FILE_KEYS = {
