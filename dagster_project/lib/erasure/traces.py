@@ -8,6 +8,7 @@ and vacuumed, so that no freed page keeps the old text; DuckDB files get an upda
 column, then a rewrite).
 """
 
+import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -21,15 +22,26 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 DUCKDB_MAGIC = b"DUCK"
 
 
+def token_pattern(tokens: Sequence[str]) -> re.Pattern[str]:
+    """Where a key stands on its own: not inside a longer id or number (`17850` is not redacted in
+    `1785012`) and not as a JSON number (`"rows": 17850`), which replacing would corrupt; a key
+    is stored and logged as text (a quoted string, a table cell, a sentence)."""
+    alternatives = "|".join(re.escape(token) for token in sorted(tokens, key=len, reverse=True))
+    return re.compile(rf"(?<![0-9A-Za-z_.\-])(?<!\": )(?<!\":)(?:{alternatives})(?![0-9A-Za-z_\-])")
+
+
 def redact_folder(folder: Path, tokens: Sequence[str], skip: Iterable[Path] = ()) -> list[Path]:
     """Redacts `tokens` in every file under `folder` but the `skip` files and those named after
     them (their write-ahead logs, locks and key files); returns the files changed."""
+    if not tokens:
+        return []
+    pattern = token_pattern(tokens)
     skipped = [path.resolve() for path in skip]
     changed = []
     for path in sorted(folder.rglob("*")) if folder.exists() else []:
         if not path.is_file() or path.is_symlink() or _named_after(path.resolve(), skipped):
             continue
-        if _redact_file(path, tokens):
+        if _redact_file(path, tokens, pattern):
             changed.append(path)
     return changed
 
@@ -38,46 +50,55 @@ def _named_after(path: Path, skipped: list[Path]) -> bool:
     return any(path.parent == s.parent and path.name.startswith(s.name) for s in skipped)
 
 
-def _redact_file(path: Path, tokens: Sequence[str]) -> bool:
+def _redact_file(path: Path, tokens: Sequence[str], pattern: re.Pattern[str]) -> bool:
     with path.open("rb") as handle:
         head = handle.read(16)
     if head.startswith(SQLITE_HEADER):
-        return _redact_sqlite(path, tokens)
+        return _redact_sqlite(path, tokens, pattern)
     if head[8:12] == DUCKDB_MAGIC:
-        return _redact_duckdb(path, tokens)
+        return _redact_duckdb(path, tokens, pattern)
     content = path.read_bytes()
-    redacted = content
-    for token in tokens:
-        redacted = redacted.replace(token.encode(), REDACTED.encode())
-    if redacted == content:
+    if not any(token.encode() in content for token in tokens):
+        return False
+    text = content.decode("utf-8", errors="surrogateescape")
+    redacted = pattern.sub(REDACTED, text)
+    if redacted == text:
         return False
     staged = path.with_name(f".{path.name}.redacting")
-    staged.write_bytes(redacted)
+    staged.write_bytes(redacted.encode("utf-8", errors="surrogateescape"))
     staged.chmod(path.stat().st_mode & 0o777)
     staged.replace(path)
     return True
 
 
-def _redact_sqlite(path: Path, tokens: Sequence[str]) -> bool:
+def _redact_sqlite(path: Path, tokens: Sequence[str], pattern: re.Pattern[str]) -> bool:
     changed = 0
     with sqlite3.connect(path, timeout=60) as conn:
         tables = [t for (t,) in conn.execute("select name from sqlite_master where type = 'table'")]
         for table in tables:
             columns = [row[1] for row in conn.execute(f'pragma table_info("{table}")')]
             for column in columns:
-                for token in tokens:
-                    changed += conn.execute(
-                        f'update "{table}" set "{column}" = replace("{column}", ?, ?) '
-                        f'where typeof("{column}") = \'text\' and instr("{column}", ?) > 0',
-                        [token, REDACTED, token],
-                    ).rowcount
+                holding = " or ".join(f'instr("{column}", ?) > 0' for _ in tokens)
+                rows = conn.execute(
+                    f'select rowid, "{column}" from "{table}" '
+                    f"where typeof(\"{column}\") = 'text' and ({holding})",
+                    list(tokens),
+                ).fetchall()
+                for rowid, value in rows:
+                    redacted = pattern.sub(REDACTED, value)
+                    if redacted != value:
+                        conn.execute(
+                            f'update "{table}" set "{column}" = ? where rowid = ?',
+                            [redacted, rowid],
+                        )
+                        changed += 1
     if changed:
         with sqlite3.connect(path, timeout=60) as conn:
             conn.execute("vacuum")
     return bool(changed)
 
 
-def _redact_duckdb(path: Path, tokens: Sequence[str]) -> bool:
+def _redact_duckdb(path: Path, tokens: Sequence[str], pattern: re.Pattern[str]) -> bool:
     changed = 0
     with duckdb.connect(str(path)) as conn:
         columns = conn.execute(
@@ -86,13 +107,19 @@ def _redact_duckdb(path: Path, tokens: Sequence[str]) -> bool:
             "where database_name = current_database() and data_type = 'VARCHAR'"
         ).fetchall()
         for schema, table, column in columns:
-            for token in tokens:
-                (rows,) = conn.execute(
-                    f'update "{schema}"."{table}" set "{column}" = replace("{column}", ?, ?) '
-                    f'where contains("{column}", ?)',
-                    [token, REDACTED, token],
-                ).fetchone()
-                changed += rows
+            holding = " or ".join(f'contains("{column}", ?)' for _ in tokens)
+            rows = conn.execute(
+                f'select rowid, "{column}" from "{schema}"."{table}" where {holding}',
+                list(tokens),
+            ).fetchall()
+            for rowid, value in rows:
+                redacted = pattern.sub(REDACTED, value)
+                if redacted != value:
+                    conn.execute(
+                        f'update "{schema}"."{table}" set "{column}" = ? where rowid = ?',
+                        [redacted, rowid],
+                    )
+                    changed += 1
     if changed:
         rewrite(path)
     return bool(changed)
