@@ -45,6 +45,24 @@ def tables_holding(database: Path, needles: list[str]) -> dict[str, list[str]]:
     return {needle: where for needle, where in found.items() if where}
 
 
+def others_rows(database: Path, customer: str) -> dict[str, int]:
+    """Rows of every other customer, per table with a customer key: erasure must not touch them."""
+    with duckdb.connect(str(database), read_only=True) as conn:
+        tables = conn.execute(
+            "select schema_name, table_name from duckdb_columns() "
+            "join duckdb_tables() using (database_name, schema_name, table_name) "
+            "where database_name = current_database() and column_name = 'customer_id'"
+        ).fetchall()
+        return {
+            f"{schema}.{table}": conn.execute(
+                f'select count(*) from "{schema}"."{table}" '
+                "where customer_id is distinct from ? and trim(customer_id) is distinct from ?",
+                [customer, customer],
+            ).fetchone()[0]
+            for schema, table in tables
+        }
+
+
 def files_holding(folder: Path, needles: list[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for path in folder.rglob("*"):
@@ -94,6 +112,7 @@ def test_an_erased_customer_leaves_no_trace_and_stays_erased(
     needles = [customer, email.strip(), email_hash, phone_hash]
     warehouse_folder = settings.warehouse_path.parent
     before = tables_holding(settings.warehouse_path, needles)
+    untouched = others_rows(settings.warehouse_path, customer)
     assert set(before) == set(needles)  # the search finds what is there
     assert customer in tables_holding(settings.snapshot_path, [customer])
     # Validation results list offending keys; so may a run's log (here an operator's note).
@@ -108,6 +127,13 @@ def test_an_erased_customer_leaves_no_trace_and_stays_erased(
 
     assert tables_holding(settings.warehouse_path, needles) == {}
     assert tables_holding(settings.snapshot_path, needles) == {}
+    # Only theirs: other customers' rows are all still there (anonymous web events aside, which
+    # belong to the visitor ids the customer used).
+    after = others_rows(settings.warehouse_path, customer)
+    web = {"raw.web_events", "staging.stg_web__events"}
+    assert {t: n for t, n in after.items() if t not in web} == {
+        t: n for t, n in untouched.items() if t not in web and t in after
+    }
     assert files_holding(warehouse_folder, needles) == {}
     assert files_holding(home, needles) == {}
     with DagsterInstance.get() as instance:

@@ -1,10 +1,10 @@
 """Removing customers' rows from every table of the warehouse.
 
 A customer's rows are found by their key wherever a table has one (`customer_id`, in every
-layer), and through the keys that hang off them where a table has none: the lines of their
-orders (`order_id`), the anonymous web events of the visitors they were (`anonymous_id`), and the
-sentiment cache of the texts they wrote (`text_md5`). Tables are discovered, not listed, so a new
-model with a customer key is covered without a change here.
+layer), with the anonymous web events of the visitors they were (`anonymous_id`, customer_id
+null); and through the keys that hang off them where a table has none: the lines of their orders
+(`order_id`) and the sentiment cache of texts that only they wrote (`text_md5`). Tables are
+discovered, not listed, so a new model with a customer key is covered without a change here.
 """
 
 from collections.abc import Sequence
@@ -61,17 +61,46 @@ def remove_customers(
             f"create or replace temp table {temp} as "
             + (union or f"select null::varchar as {link} where false")
         )
+    keyed = {t: c for t, c in tables.items() if "customer_id" in c}
     removed: dict[str, int] = {}
-    for table, columns in sorted(tables.items()):
-        conditions = []
-        if "customer_id" in columns:
-            conditions.append(f"trim(customer_id) in (select * from {ERASED_IDS})")
-        conditions += [
-            f"{link} in (select * from {linked[link]})" for link in LINKS if link in columns
-        ]
-        (rows,) = conn.execute(f"delete from {table} where {' or '.join(conditions)}").fetchone()
+    # Customer-keyed tables first: a text's sentiment may only go once nobody else wrote it.
+    hanging = [(t, c) for t, c in sorted(tables.items()) if t not in keyed]
+    for table, columns in [*sorted(keyed.items()), *hanging]:
+        condition = (
+            _own_rows(columns, linked) if table in keyed else _hanging_rows(columns, linked, keyed)
+        )
+        (rows,) = conn.execute(f"delete from {table} where {condition}").fetchone()
         if rows:
             removed[table.replace('"', "")] = rows
     for temp in (ERASED_IDS, *linked.values()):
         conn.execute(f"drop table {temp}")
     return removed
+
+
+def _own_rows(columns: set[str], linked: dict[str, str]) -> str:
+    """A customer-keyed table's rows of the erased customers, and the anonymous events of the
+    visitors they were (customer_id null there)."""
+    condition = f"trim(customer_id) in (select * from {ERASED_IDS})"
+    if "anonymous_id" in columns:
+        condition += (
+            " or (customer_id is null and anonymous_id in "
+            f"(select * from {linked['anonymous_id']}))"
+        )
+    return condition
+
+
+def _hanging_rows(columns: set[str], linked: dict[str, str], keyed: dict[str, set[str]]) -> str:
+    """A table without customer key: the lines of the erased customers' orders, and the cached
+    sentiment of texts that only they wrote (a text many customers wrote identifies nobody, and
+    the others' features still need it)."""
+    conditions = []
+    if "order_id" in columns:
+        conditions.append(f"order_id in (select * from {linked['order_id']})")
+    if "text_md5" in columns:
+        still_written = " ".join(
+            f"and text_md5 not in (select text_md5 from {t} where text_md5 is not null)"
+            for t, c in keyed.items()
+            if "text_md5" in c
+        )
+        conditions.append(f"(text_md5 in (select * from {linked['text_md5']}) {still_written})")
+    return " or ".join(conditions) or "false"
