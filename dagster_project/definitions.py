@@ -14,7 +14,7 @@ from dagster_project.defs.ingest import raw_table_checks, raw_tables
 from dagster_project.defs.jobs import daily_refresh_job, full_refresh_job, retrain_job
 from dagster_project.defs.quality import customer_features_baseline, customer_features_checks
 from dagster_project.defs.resources import build_resources
-from dagster_project.defs.retention import build_retention_schedule, retention_purge_job
+from dagster_project.defs.retention import retention_purge_job
 from dagster_project.defs.schedules import build_schedules
 from dagster_project.defs.segmentation import segment_tables, segmentation_model
 from dagster_project.defs.sensors import (
@@ -48,7 +48,7 @@ def build_definitions(settings: Settings) -> Definitions:
             build_fairness_check(settings.fairness_blocking),
         ],
         jobs=[full_refresh_job, daily_refresh_job, retrain_job, erase_job, retention_purge_job],
-        schedules=[*build_schedules(settings), build_retention_schedule(settings)],
+        schedules=build_schedules(settings),
         sensors=[
             build_landing_sensor(settings),
             drift_retrain_sensor,

@@ -13,6 +13,7 @@ import duckdb
 import pytest
 from dagster import AssetCheckEvaluation, DagsterInstance, ExecuteInProcessResult
 
+from dagster_project.lib.duckdb_files import base_table_columns
 from dagster_project.lib.settings import REPO_ROOT, Settings
 from dagster_project.run import run_job
 from demo_data.generate import DemoSpec, generate
@@ -46,6 +47,24 @@ def check_evaluation(result: ExecuteInProcessResult, check_name: str) -> AssetCh
         and event.event_specific_data.check_name == check_name
     ]
     return evaluation
+
+
+def warehouse_columns(
+    conn: duckdb.DuckDBPyConnection,
+    schemas: tuple[str, ...] | None = None,
+    data_type: str | None = None,
+    except_schemas: tuple[str, ...] = (),
+) -> list[tuple[str, str]]:
+    """(`"schema"."table"`, column) for every column of every base table, of `schemas` (all when
+    None, but `except_schemas`) and of `data_type` when given: what the privacy tests search."""
+    return [
+        (table, column)
+        for table, columns in base_table_columns(conn).items()
+        if (schema := table.split(".")[0].strip('"')) not in except_schemas
+        and (schemas is None or schema in schemas)
+        for column, kind in columns.items()
+        if data_type is None or kind == data_type
+    ]
 
 
 def settings_for(root: Path, landing_dir: Path, as_of: date = AS_OF) -> Settings:

@@ -1,12 +1,10 @@
-"""The `retention_purge` job and its daily schedule: raw events and segment history older than
-SEG_RETENTION_DAYS allow are deleted (dagster_project/lib/retention.py, docs/privacy.md)."""
+"""The `retention_purge` job: raw events and segment history older than SEG_RETENTION_DAYS allow
+are deleted (dagster_project/lib/retention.py, docs/privacy.md); scheduled in schedules.py."""
 
 from datetime import UTC, datetime
 
 from dagster import (
-    DefaultScheduleStatus,
     OpExecutionContext,
-    ScheduleDefinition,
     in_process_executor,
     job,
     op,
@@ -15,7 +13,6 @@ from dagster import (
 from dagster_project.defs.jobs import WRITES_WAREHOUSE
 from dagster_project.defs.resources import AsOfDateResource, PrivacyResource, WarehouseResource
 from dagster_project.lib.retention import purge
-from dagster_project.lib.settings import Settings
 
 
 @op(name="purge_expired_rows")
@@ -44,15 +41,3 @@ def purge_expired_rows(
 def retention_purge_job() -> None:
     """Delete raw events and segment history older than SEG_RETENTION_DAYS allows."""
     purge_expired_rows()
-
-
-def build_retention_schedule(settings: Settings) -> ScheduleDefinition:
-    return ScheduleDefinition(
-        name="retention_purge_schedule",
-        job=retention_purge_job,
-        cron_schedule=settings.daily_refresh_cron,
-        execution_timezone=settings.schedule_timezone,
-        default_status=DefaultScheduleStatus.RUNNING,
-        description="Deletes what is older than SEG_RETENTION_DAYS allows (queued with the daily "
-        "refresh: one warehouse-writing run at a time).",
-    )

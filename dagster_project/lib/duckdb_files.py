@@ -66,6 +66,21 @@ def connect(
         conn.close()
 
 
+def base_table_columns(conn: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """Every base table of the connection's database (views left out), as `"schema"."table"` ->
+    {column: DuckDB type}: what the erasure and the scans walk, so that a table added later is
+    covered without being listed."""
+    rows = conn.execute(
+        "select schema_name, table_name, column_name, data_type from duckdb_columns() "
+        "join duckdb_tables() using (database_name, schema_name, table_name) "
+        "where database_name = current_database() order by all"
+    ).fetchall()
+    tables: dict[str, dict[str, str]] = {}
+    for schema, table, column, data_type in rows:
+        tables.setdefault(f'"{schema}"."{table}"', {})[column] = data_type
+    return tables
+
+
 def rewrite(path: Path) -> None:
     """Copies the database at `path` into a fresh file and swaps it in: deleted rows live on in
     a DuckDB file's free blocks until they are reused, and an erasure must leave no byte of them.

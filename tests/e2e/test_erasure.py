@@ -19,7 +19,7 @@ from dagster_project.defs.jobs import daily_refresh_job
 from dagster_project.erase import main as erase_main
 from dagster_project.lib.settings import Settings
 from dagster_project.run import run_job
-from tests.conftest import AS_OF, PII_HASH_KEY, refresh_environment
+from tests.conftest import AS_OF, PII_HASH_KEY, refresh_environment, warehouse_columns
 
 pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
 
@@ -28,38 +28,29 @@ def tables_holding(database: Path, needles: list[str]) -> dict[str, list[str]]:
     """needle -> the `schema.table.column`s of `database` whose text holds it."""
     found: dict[str, list[str]] = {needle: [] for needle in needles}
     with duckdb.connect(str(database), read_only=True) as conn:
-        columns = conn.execute(
-            "select schema_name, table_name, column_name from duckdb_columns() "
-            "join duckdb_tables() using (database_name, schema_name, table_name) "
-            "where database_name = current_database()"
-        ).fetchall()
-        for schema, table, column in columns:
+        for table, column in warehouse_columns(conn):
             for needle in needles:
                 hits = conn.execute(
-                    f'select count(*) from "{schema}"."{table}" '
+                    f"select count(*) from {table} "
                     f'where contains(lower(cast("{column}" as varchar)), lower(?))',
                     [needle],
                 ).fetchone()[0]
                 if hits:
-                    found[needle].append(f"{schema}.{table}.{column}")
+                    found[needle].append(f"{table}.{column}".replace('"', ""))
     return {needle: where for needle, where in found.items() if where}
 
 
 def others_rows(database: Path, customer: str) -> dict[str, int]:
     """Rows of every other customer, per table with a customer key: erasure must not touch them."""
     with duckdb.connect(str(database), read_only=True) as conn:
-        tables = conn.execute(
-            "select schema_name, table_name from duckdb_columns() "
-            "join duckdb_tables() using (database_name, schema_name, table_name) "
-            "where database_name = current_database() and column_name = 'customer_id'"
-        ).fetchall()
         return {
-            f"{schema}.{table}": conn.execute(
-                f'select count(*) from "{schema}"."{table}" '
+            table.replace('"', ""): conn.execute(
+                f"select count(*) from {table} "
                 "where customer_id is distinct from ? and trim(customer_id) is distinct from ?",
                 [customer, customer],
             ).fetchone()[0]
-            for schema, table in tables
+            for table, column in warehouse_columns(conn)
+            if column == "customer_id"
         }
 
 

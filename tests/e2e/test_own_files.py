@@ -11,7 +11,7 @@ import pytest
 from dagster import DagsterInstance
 
 from dagster_project.run import features_without_data, run_job
-from tests.conftest import AS_OF, settings_for
+from tests.conftest import AS_OF, settings_for, warehouse_columns
 
 pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
 
@@ -199,25 +199,16 @@ def test_customers_keyed_by_email_are_published_only_pseudonymously(
 
     def emails_and_ids(database: Path, schemas: tuple[str, ...]) -> tuple[int, set[str]]:
         with duckdb.connect(str(database), read_only=True) as conn:
-            columns = conn.execute(
-                "select schema_name, table_name, column_name from duckdb_columns() "
-                "join duckdb_tables() using (database_name, schema_name, table_name) "
-                "where data_type = 'VARCHAR' and list_contains(?, schema_name)",
-                [list(schemas)],
-            ).fetchall()
+            columns = warehouse_columns(conn, schemas, "VARCHAR")
             emails = sum(
-                conn.execute(
-                    f'select count(*) from "{s}"."{t}" where contains("{c}", \'@\')'
-                ).fetchone()[0]
-                for s, t, c in columns
+                conn.execute(f"select count(*) from {t} where contains(\"{c}\", '@')").fetchone()[0]
+                for t, c in columns
             )
             ids = {
                 customer
-                for s, t, c in columns
+                for t, c in columns
                 if c == "customer_id"
-                for (customer,) in conn.execute(
-                    f'select distinct customer_id from "{s}"."{t}"'
-                ).fetchall()
+                for (customer,) in conn.execute(f"select distinct customer_id from {t}").fetchall()
             }
         return emails, ids
 

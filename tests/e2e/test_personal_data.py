@@ -16,7 +16,7 @@ from dagster import DagsterInstance
 from dagster_project.lib.ingest.contract import RAW_SOURCES
 from dagster_project.lib.settings import Settings
 from dagster_project.run import run_job
-from tests.conftest import QUICK_TRAINING
+from tests.conftest import QUICK_TRAINING, warehouse_columns
 
 pytestmark = pytest.mark.slow  # real dbt builds or Dagster runs: left out of make test-fast
 
@@ -40,20 +40,13 @@ def found_in_tables(database: Path, values: set[str], skip_schemas: tuple[str, .
     found: dict[str, int] = {}
     with duckdb.connect(str(database), read_only=True) as conn:
         conn.execute("create temp table secrets as select unnest(?) as secret", [lowered])
-        columns = conn.execute(
-            "select schema_name, table_name, column_name from duckdb_columns() "
-            "join duckdb_tables() using (database_name, schema_name, table_name) "
-            "where database_name = current_database() and data_type = 'VARCHAR' "
-            "and not list_contains(?, schema_name)",
-            [list(skip_schemas)],
-        ).fetchall()
-        for schema, table, column in columns:
+        for table, column in warehouse_columns(conn, None, "VARCHAR", skip_schemas):
             hits = conn.execute(
                 f'select count(*) from (select distinct lower("{column}") as v '
-                f'from "{schema}"."{table}") join secrets on contains(v, secret)'
+                f"from {table}) join secrets on contains(v, secret)"
             ).fetchone()[0]
             if hits:
-                found[f"{schema}.{table}.{column}"] = hits
+                found[f"{table}.{column}"] = hits
     return found
 
 

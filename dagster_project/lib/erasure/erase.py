@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.lib.duckdb_files import connect, rewrite
+from dagster_project.lib.duckdb_files import base_table_columns, connect, rewrite
 from dagster_project.lib.erasure.requests import ErasureRequest
 from dagster_project.lib.erasure.rows import remove_customers
 from dagster_project.lib.erasure.suppression import (
@@ -145,10 +145,9 @@ def _contact_hashes(conn: duckdb.DuckDBPyConnection, customers: list[str]) -> se
 
 
 def _tables_with(conn: duckdb.DuckDBPyConnection, column: str) -> dict[str, set[str]]:
-    rows = conn.execute(
-        "select schema_name, table_name, list(column_name) from duckdb_columns() "
-        "where database_name = current_database() and schema_name <> ? group by all "
-        "having list_contains(list(column_name), ?)",
-        [SEGMENTS_SCHEMA, column],
-    ).fetchall()
-    return {f'"{schema}"."{table}"': set(columns) for schema, table, columns in rows}
+    """The tables outside schema segments that have `column`, with their columns."""
+    return {
+        table: set(columns)
+        for table, columns in base_table_columns(conn).items()
+        if column in columns and not table.startswith(f'"{SEGMENTS_SCHEMA}".')
+    }

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import duckdb
 
+from dagster_project.lib.duckdb_files import base_table_columns
+
 ERASED_IDS = "erasure_customer_ids"
 LINKS = ("order_id", "anonymous_id", "text_md5")
 """Keys collected from the tables that have them beside customer_id, then removed everywhere."""
@@ -20,21 +22,12 @@ def customer_tables(
     conn: duckdb.DuckDBPyConnection, schemas: Sequence[str] | None = None
 ) -> dict[str, set[str]]:
     """Every base table of the warehouse (of `schemas`, when given) with the key columns it has:
-    `schema.table` -> {customer_id, order_id, ...}."""
-    rows = conn.execute(
-        """
-        select c.schema_name, c.table_name, list(c.column_name)
-        from duckdb_columns() as c
-        join duckdb_tables() as t using (database_name, schema_name, table_name)
-        where c.database_name = current_database() and c.column_name in (select unnest(?))
-        group by all
-        """,
-        [["customer_id", *LINKS]],
-    ).fetchall()
+    `"schema"."table"` -> {customer_id, order_id, ...}."""
+    keys = {"customer_id", *LINKS}
     return {
-        f'"{schema}"."{table}"': set(columns)
-        for schema, table, columns in rows
-        if schemas is None or schema in schemas
+        table: keys & set(columns)
+        for table, columns in base_table_columns(conn).items()
+        if keys & set(columns) and (schemas is None or table.split(".")[0].strip('"') in schemas)
     }
 
 

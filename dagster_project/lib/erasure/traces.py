@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.lib.duckdb_files import rewrite
+from dagster_project.lib.duckdb_files import base_table_columns, rewrite
 
 REDACTED = "[erased]"
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -76,22 +76,16 @@ def _redact_sqlite(path: Path, tokens: Sequence[str], pattern: re.Pattern[str]) 
     with sqlite3.connect(path, timeout=60) as conn:
         tables = [t for (t,) in conn.execute("select name from sqlite_master where type = 'table'")]
         for table in tables:
-            columns = [row[1] for row in conn.execute(f'pragma table_info("{table}")')]
-            for column in columns:
+            for _, column, *_ in conn.execute(f'pragma table_info("{table}")').fetchall():
                 holding = " or ".join(f'instr("{column}", ?) > 0' for _ in tokens)
-                rows = conn.execute(
-                    f'select rowid, "{column}" from "{table}" '
-                    f"where typeof(\"{column}\") = 'text' and ({holding})",
-                    list(tokens),
-                ).fetchall()
-                for rowid, value in rows:
-                    redacted = pattern.sub(REDACTED, value)
-                    if redacted != value:
-                        conn.execute(
-                            f'update "{table}" set "{column}" = ? where rowid = ?',
-                            [redacted, rowid],
-                        )
-                        changed += 1
+                changed += _redact_column(
+                    conn,
+                    f'"{table}"',
+                    column,
+                    f"typeof(\"{column}\") = 'text' and ({holding})",
+                    tokens,
+                    pattern,
+                )
     if changed:
         with sqlite3.connect(path, timeout=60) as conn:
             conn.execute("vacuum")
@@ -101,25 +95,32 @@ def _redact_sqlite(path: Path, tokens: Sequence[str], pattern: re.Pattern[str]) 
 def _redact_duckdb(path: Path, tokens: Sequence[str], pattern: re.Pattern[str]) -> bool:
     changed = 0
     with duckdb.connect(str(path)) as conn:
-        columns = conn.execute(
-            "select schema_name, table_name, column_name from duckdb_columns() "
-            "join duckdb_tables() using (database_name, schema_name, table_name) "
-            "where database_name = current_database() and data_type = 'VARCHAR'"
-        ).fetchall()
-        for schema, table, column in columns:
-            holding = " or ".join(f'contains("{column}", ?)' for _ in tokens)
-            rows = conn.execute(
-                f'select rowid, "{column}" from "{schema}"."{table}" where {holding}',
-                list(tokens),
-            ).fetchall()
-            for rowid, value in rows:
-                redacted = pattern.sub(REDACTED, value)
-                if redacted != value:
-                    conn.execute(
-                        f'update "{schema}"."{table}" set "{column}" = ? where rowid = ?',
-                        [redacted, rowid],
-                    )
-                    changed += 1
+        for table, columns in base_table_columns(conn).items():
+            for column in (name for name, data_type in columns.items() if data_type == "VARCHAR"):
+                holding = " or ".join(f'contains("{column}", ?)' for _ in tokens)
+                changed += _redact_column(conn, table, column, holding, tokens, pattern)
     if changed:
         rewrite(path)
     return bool(changed)
+
+
+def _redact_column(
+    conn: sqlite3.Connection | duckdb.DuckDBPyConnection,
+    table: str,
+    column: str,
+    holding: str,
+    tokens: Sequence[str],
+    pattern: re.Pattern[str],
+) -> int:
+    """Rewrites the values of `table`.`column` that the condition `holding` (one parameter per
+    token) selects, where `pattern` finds a key; returns the rows changed."""
+    rows = conn.execute(
+        f'select rowid, "{column}" from {table} where {holding}', list(tokens)
+    ).fetchall()
+    changed = 0
+    for rowid, value in rows:
+        redacted = pattern.sub(REDACTED, value)
+        if redacted != value:
+            conn.execute(f'update {table} set "{column}" = ? where rowid = ?', [redacted, rowid])
+            changed += 1
+    return changed
