@@ -1,10 +1,11 @@
 -- Customers known on the as-of date whom the consent policy does not allow to profile: they are in
 -- no feature, segment or snapshot table. Pseudonymous keys only; the segment store closes their
 -- history spells with the reason and counts them per scoring run.
+-- depends_on: {{ ref('stg_shop__orders') }}
 with customers as (
-    select * from {{ ref('stg_shop__customers') }}
+    select * from {{ ref('stg_shop__customers') }} as customers
     where
-        (signup_at is null or signup_at < {{ as_of_end() }})
+        {{ known_by_as_of() }}
         and not {{ may_profile('has_marketing_consent') }}
 ),
 

@@ -1,10 +1,11 @@
 -- Customers known on the as-of date whom the consent policy allows to profile (the others are in
 -- customers_left_out), without raw personal data: contact details are keyed hashes, the birth
 -- date is reduced to an age band on the as-of date.
+-- depends_on: {{ ref('stg_shop__orders') }}
 with customers as (
-    select * from {{ ref('stg_shop__customers') }}
+    select * from {{ ref('stg_shop__customers') }} as customers
     where
-        (signup_at is null or signup_at < {{ as_of_end() }})
+        {{ known_by_as_of() }}
         and {{ may_profile('has_marketing_consent') }}
 ),
 
