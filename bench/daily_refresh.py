@@ -21,7 +21,7 @@ import duckdb
 from dagster import DagsterInstance
 
 from bench.process_memory import ProcessTreeMemory
-from bench.refresh import GIB, dbt_node_seconds, run_stages
+from bench.run_log import GIB, dbt_node_seconds, run_stages
 from dagster_project.defs.jobs import daily_refresh_job, full_refresh_job
 from dagster_project.lib.settings import Settings
 from dagster_project.run import run_job

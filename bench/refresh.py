@@ -3,7 +3,8 @@
     make bench SIZE=100000      (uv run --frozen python -m bench.refresh --size 100000)
 
 Generates demo data for SIZE customers and runs the `full_refresh` job on a new warehouse (ingest,
-raw checks, dbt build, feature checks, training, scoring and write-back, publish) while sampling
+raw checks, dbt build, feature checks, training, scoring and write-back, the prediction models
+and predictions, publish) while sampling
 the RSS of the whole process tree (dbt runs as a child). Then computes the customer feature table
 twice more from the same raw tables, each in a process of its own: one hand-written DuckDB
 statement and plain pandas. Both must equal `marts.customer_features` before any time is
@@ -26,29 +27,21 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import psutil
-from dagster import DagsterEventType, DagsterInstance, EventLogEntry
+from dagster import DagsterInstance
 
 from bench.feature_equality import feature_differences
 from bench.process_memory import ProcessTreeMemory
 from bench.report import write_report
+from bench.run_log import GIB, Stage, dbt_node_seconds, prediction_model_seconds, run_stages
 from dagster_project.lib.settings import Settings
 from dagster_project.run import run_job, table_row_counts
 from demo_data.generate import DemoSpec, generate
 
 RESULTS_DIR = Path(__file__).with_name("results")
-DBT_STEP = "dbt_models"
 TRAINING_STEPS = ("segmentation_model", "segment_tables")
 CHECK_STEPS = ("raw_table_checks", "customer_features_checks")
-GIB = 2**30
 DEFAULT_BASELINE_MEMORY_CAP_GIB = 16.0
 MEMORY_POLL_SECONDS = 0.2
-
-
-@dataclass(frozen=True)
-class Stage:
-    step: str
-    seconds: float
-    peak_rss_gib: float
 
 
 @dataclass(frozen=True)
@@ -124,6 +117,7 @@ def run_benchmark(
         log = [entry for entry in instance.all_logs(result.run_id) if entry.dagster_event]
     stages = run_stages(log, memory)
     dbt_nodes = dbt_node_seconds(log)
+    prediction_seconds = prediction_model_seconds(log)
     expected = _dbt_features(settings.warehouse_path)
     baselines, differences = [], {}
     for name in ("hand_sql", "pandas"):
@@ -151,49 +145,11 @@ def run_benchmark(
         },
         "baselines": [asdict(baseline) for baseline in baselines],
         "feature_differences": differences,
-        "ratios": _ratios(size, stages, dbt_nodes, baselines),
+        "ratios": {
+            **_ratios(size, stages, dbt_nodes, baselines),
+            "prediction_fit_and_score_seconds": prediction_seconds,
+        },
     }
-
-
-def run_stages(log: list[EventLogEntry], memory: ProcessTreeMemory) -> list[Stage]:
-    """Each step of the run in the order it finished, with its wall time and the peak RSS of
-    the process tree while it ran."""
-    starts: dict[str, float] = {}
-    stages = []
-    for entry in log:
-        event = entry.dagster_event
-        if event.event_type == DagsterEventType.STEP_START:
-            starts[event.step_key] = entry.timestamp
-        elif event.event_type == DagsterEventType.STEP_SUCCESS:
-            start = starts[event.step_key]
-            stages.append(
-                Stage(
-                    step=event.step_key,
-                    seconds=round(event.event_specific_data.duration_ms / 1000, 1),
-                    peak_rss_gib=round(memory.peak_bytes(start, entry.timestamp) / GIB, 2),
-                )
-            )
-    return stages
-
-
-def dbt_node_seconds(log: list[EventLogEntry]) -> dict[str, float]:
-    """dbt's own timing of its models and of its data tests (as Dagster asset checks); the rest
-    of the dbt step is starting dbt, parsing the project and the unit tests."""
-    models = tests = 0.0
-    for event in (entry.dagster_event for entry in log):
-        if event.step_key != DBT_STEP:
-            continue
-        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
-            metadata = event.event_specific_data.materialization.metadata
-            models += _duration(metadata)
-        elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
-            tests += _duration(event.event_specific_data.metadata)
-    return {"models_seconds": round(models, 1), "tests_seconds": round(tests, 1)}
-
-
-def _duration(metadata: dict) -> float:
-    value = metadata.get("Execution Duration")
-    return float(value.value) if value is not None else 0.0
 
 
 def run_baseline(

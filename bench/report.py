@@ -17,6 +17,11 @@ TARGETS = {
     "refresh_seconds": ("whole refresh, end to end", "under 300 s", lambda r: r < 300),
     "refresh_peak_rss_gib": ("peak memory of the refresh", "under 6 GiB", lambda r: r < 6),
     "training_and_scoring_seconds": ("training + scoring", "under 90 s", lambda r: r < 90),
+    "prediction_fit_and_score_seconds": (
+        "prediction fits + scoring (without the point-in-time rebuilds)",
+        "under 60 s",
+        lambda r: r < 60,
+    ),
 }
 
 
@@ -66,6 +71,8 @@ def render_markdown(results: dict) -> str:
         f"| dbt tests + GX validation / feature models | {ratios['checks_over_features']} |",
         "| training + scoring per 100,000 customers (s) | "
         f"{ratios['training_and_scoring_seconds_per_100k']} |",
+        "| prediction fits + scoring, without the point-in-time rebuilds (s) | "
+        f"{ratios.get('prediction_fit_and_score_seconds', '-')} |",
         "",
         *_target_lines(results),
     ]
@@ -116,8 +123,8 @@ def _target_lines(results: dict) -> list[str]:
         "| target | measured | goal | met |",
         "| --- | ---: | --- | --- |",
         *(
-            f"| {label} | {_shown(measured[key])} | {goal} | "
-            f"{_verdict(met, measured[key]) if at_target_size else '-'} |"
+            f"| {label} | {_shown(measured.get(key))} | {goal} | "
+            f"{_verdict(met, measured.get(key)) if at_target_size else '-'} |"
             for key, (label, goal, met) in TARGETS.items()
         ),
     ]

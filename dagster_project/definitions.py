@@ -5,6 +5,7 @@ from dagster import Definitions, in_process_executor
 
 from dagster_project.defs.backfill import build_history_backfill
 from dagster_project.defs.backtest import segment_backtests
+from dagster_project.defs.customer_predictions import customer_predictions
 from dagster_project.defs.dbt_models import dbt_models
 from dagster_project.defs.enrichment import text_sentiment
 from dagster_project.defs.erasure import erase_job
@@ -12,6 +13,7 @@ from dagster_project.defs.fairness import build_fairness_check, fairness_audit
 from dagster_project.defs.freshness import sources_are_fresh
 from dagster_project.defs.ingest import raw_table_checks, raw_tables
 from dagster_project.defs.jobs import daily_refresh_job, full_refresh_job, retrain_job
+from dagster_project.defs.predictions import build_prediction_models
 from dagster_project.defs.quality import customer_features_baseline, customer_features_checks
 from dagster_project.defs.resources import build_resources
 from dagster_project.defs.retention import retention_purge_job
@@ -38,6 +40,8 @@ def build_definitions(settings: Settings) -> Definitions:
             segment_tables,
             segment_backtests,
             fairness_audit,
+            build_prediction_models(settings.predictions),
+            customer_predictions,
             serving_snapshot,
             build_history_backfill(settings),
         ],

@@ -10,7 +10,7 @@ from sklearn.decomposition import PCA
 SCATTER_POINTS = 5_000
 
 
-def _png(figure: Figure) -> bytes:
+def to_png(figure: Figure) -> bytes:
     """Figures are built without pyplot: no global state, no GUI backend."""
     buffer = io.BytesIO()
     figure.tight_layout()
@@ -33,7 +33,7 @@ def k_selection_curves(candidates: pd.DataFrame) -> bytes:
         )
         axis.set_xlabel("segments")
     axes[0].legend()
-    return _png(figure)
+    return to_png(figure)
 
 
 def segment_map(matrix: np.ndarray, labels: np.ndarray, names: dict[int, str], seed: int) -> bytes:
@@ -49,7 +49,7 @@ def segment_map(matrix: np.ndarray, labels: np.ndarray, names: dict[int, str], s
     axis.set_xlabel("PC 1")
     axis.set_ylabel("PC 2")
     axis.legend(markerscale=3, fontsize=7)
-    return _png(figure)
+    return to_png(figure)
 
 
 def segment_sizes(sizes: pd.Series) -> bytes:
@@ -58,7 +58,7 @@ def segment_sizes(sizes: pd.Series) -> bytes:
     axis = figure.subplots()
     sizes.sort_values().plot.barh(ax=axis)
     axis.set_xlabel("customers")
-    return _png(figure)
+    return to_png(figure)
 
 
 def membership_calibration(table: pd.DataFrame) -> bytes:
@@ -78,7 +78,7 @@ def membership_calibration(table: pd.DataFrame) -> bytes:
     axis.set_xlim(0, 1.02)
     axis.set_ylim(0, 1.02)
     axis.legend(loc="upper left", fontsize=8)
-    return _png(figure)
+    return to_png(figure)
 
 
 def backtest_bars(table: pd.DataFrame) -> bytes:
@@ -94,7 +94,7 @@ def backtest_bars(table: pd.DataFrame) -> bytes:
     axis.set_ylabel("share of variance explained (eta squared)")
     axis.set_title("later behaviour explained by the groups")
     axis.legend()
-    return _png(figure)
+    return to_png(figure)
 
 
 def fairness_ratios(table: pd.DataFrame) -> bytes:
@@ -121,4 +121,4 @@ def fairness_ratios(table: pd.DataFrame) -> bytes:
             axis.text(x, y, "x", ha="center", va="center", fontsize=10, fontweight="bold")
         figure.colorbar(image, ax=axis, shrink=0.8)
     axes[-1].set_xlabel("segment id")
-    return _png(figure)
+    return to_png(figure)

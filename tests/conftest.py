@@ -67,7 +67,12 @@ def warehouse_columns(
     ]
 
 
-def settings_for(root: Path, landing_dir: Path, as_of: date = AS_OF) -> Settings:
+def settings_for(
+    root: Path, landing_dir: Path, as_of: date = AS_OF, predictions: bool = False
+) -> Settings:
+    """Settings for a warehouse under `root`. Predictions are off unless asked for: each full
+    refresh with them rebuilds the features as of two past days (about 30 s on 1,000 customers),
+    which only the tests of predictions, and those that must see every table, need."""
     return Settings(
         warehouse_path=root / "warehouse" / "warehouse.duckdb",
         landing_dir=landing_dir,
@@ -76,6 +81,7 @@ def settings_for(root: Path, landing_dir: Path, as_of: date = AS_OF) -> Settings
         demo_seed=DEMO_SEED,
         # Tests write their files before they run: none is still being written.
         landing_settle_seconds=0,
+        predictions=predictions,
     )
 
 
@@ -114,7 +120,7 @@ class BuiltPipeline:
 @pytest.fixture(scope="session")
 def built_pipeline(tmp_path_factory: pytest.TempPathFactory, demo_landing: Path) -> BuiltPipeline:
     """The full_refresh job, run once on the demo landing data into a temporary warehouse."""
-    settings = settings_for(tmp_path_factory.mktemp("pipeline"), demo_landing)
+    settings = settings_for(tmp_path_factory.mktemp("pipeline"), demo_landing, predictions=True)
     with DagsterInstance.ephemeral() as instance:
         result = run_job(settings, instance)
     return BuiltPipeline(settings, result)
@@ -146,6 +152,7 @@ def refresh_environment(root: Path, settings: Settings, as_of: str) -> dict[str,
         "SEG_LANDING_SETTLE_SECONDS": "0",
         "SEG_AS_OF_DATE": as_of,
         "SEG_SEGMENTATION_CONFIG": str(config),
+        "SEG_PREDICTIONS": "0",
     }
 
 
@@ -159,7 +166,16 @@ def warehouse(built_pipeline: BuiltPipeline):
 
 # xdist hands modules to its workers in collection order: the longest ones (whole refreshes,
 # repeated) go first, so that the two workers finish at about the same time.
-LONGEST_FIRST = ("tests/e2e/", "tests/dagster_project/test_quality_gates.py")
+LONGEST_FIRST = (
+    "tests/e2e/test_dynamic_segments.py",
+    "tests/e2e/test_personal_data.py",
+    "tests/e2e/test_pii_key.py",
+    "tests/e2e/test_serving.py",
+    "tests/e2e/test_refresh_stability.py",
+    "tests/e2e/test_crash_safety.py",
+    "tests/e2e/",
+    "tests/dagster_project/test_quality_gates.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -43,6 +43,7 @@ from dagster_project.lib.names import (
     POINT_IN_TIME_PREFIX,
     WAREHOUSE_POOL,
 )
+from dagster_project.lib.point_in_time import forget_rebuild, mark_rebuilt, rebuilt_for
 from dagster_project.lib.segment_store.publish import publish
 from dagster_project.lib.segment_store.reads import (
     backfill_model_version,
@@ -87,8 +88,7 @@ def build_history_backfill(settings: Settings) -> AssetsDefinition:
                     "current dates; backfill only fills in the past."
                 )
             version = backfill_model_version(conn, day)
-        rebuild_features_as_of(dbt, warehouse, privacy, day)
-        validate_point_in_time_features(quality, warehouse)
+        point_in_time_features(dbt, warehouse, privacy, quality, day, context.run.run_id)
         model = segmentation.load(version) if version else segmentation.current()
         with warehouse.connect() as conn:
             scored = score_everyone(conn, model, POINT_IN_TIME_FEATURES_TABLE)
@@ -117,6 +117,27 @@ def build_history_backfill(settings: Settings) -> AssetsDefinition:
         )
 
     return segment_history_backfill
+
+
+def point_in_time_features(
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    privacy: PrivacyResource,
+    quality: DataQualityResource,
+    day: date,
+    run_id: str,
+) -> None:
+    """The features as of `day` in pit_*, rebuilt and validated, unless this run already did
+    (lib/point_in_time.py)."""
+    with warehouse.connect(read_only=True) as conn:
+        if rebuilt_for(conn) == (run_id, day):
+            return
+    with warehouse.connect() as conn:
+        forget_rebuild(conn)
+    rebuild_features_as_of(dbt, warehouse, privacy, day)
+    validate_point_in_time_features(quality, warehouse)
+    with warehouse.connect() as conn:
+        mark_rebuilt(conn, run_id, day)
 
 
 def rebuild_features_as_of(

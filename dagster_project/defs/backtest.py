@@ -9,10 +9,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 from dagster_dbt import DbtCliResource
 
-from dagster_project.defs.backfill import (
-    rebuild_features_as_of,
-    validate_point_in_time_features,
-)
+from dagster_project.defs.backfill import point_in_time_features
 from dagster_project.defs.metadata import markdown_table
 from dagster_project.defs.model_report import image
 from dagster_project.defs.quality import CUSTOMER_FEATURES
@@ -25,6 +22,7 @@ from dagster_project.defs.resources import (
 from dagster_project.lib.names import (
     BACKTESTS,
     POINT_IN_TIME_FEATURES_TABLE,
+    PROPENSITY_MODEL,
     SEGMENTATION_MODEL,
     WAREHOUSE_POOL,
 )
@@ -50,7 +48,9 @@ BACKTEST_VERSION = "backtest"
 
 @asset(
     name=BACKTESTS,
-    deps=[AssetKey(SEGMENTATION_MODEL), CUSTOMER_FEATURES],
+    # After the prediction models, whose holdout cutoff is this cutoff by default: the features
+    # they rebuilt and validated as of it serve here too.
+    deps=[AssetKey(SEGMENTATION_MODEL), AssetKey(PROPENSITY_MODEL), CUSTOMER_FEATURES],
     group_name="segmentation",
     kinds={"dbt", "scikit-learn", "duckdb"},
     pool=WAREHOUSE_POOL,
@@ -84,8 +84,7 @@ def segment_backtests(
         )
         context.log.info(reason)
         return MaterializeResult(metadata={"skipped_because": MetadataValue.text(reason)})
-    rebuild_features_as_of(dbt, warehouse, privacy, cutoff)
-    validate_point_in_time_features(quality, warehouse)
+    point_in_time_features(dbt, warehouse, privacy, quality, cutoff, context.run.run_id)
     with warehouse.connect(read_only=True) as conn:
         features = training_sample(
             conn, config.train_sample, config.random_state, POINT_IN_TIME_FEATURES_TABLE

@@ -15,7 +15,7 @@ from pydantic import PrivateAttr
 
 from dagster_project.defs.dbt_cli import LockedDbtCliResource, locked_dbt_executable
 from dagster_project.defs.interrupted_runs import process_tag
-from dagster_project.lib import duckdb_files, model_store, warehouse_lock
+from dagster_project.lib import duckdb_files, model_store, prediction_store, warehouse_lock
 from dagster_project.lib.alerts import RunFailure, record_failure
 from dagster_project.lib.ingest.contract import RAW_SOURCES
 from dagster_project.lib.ingest.guards import DEFAULT_MAX_REMOVED_SHARE, LoadLimits
@@ -33,6 +33,7 @@ from data_checks.thresholds import Thresholds
 from data_checks.validation import Validator
 from ml.config import SegmentationConfig
 from ml.model import SegmentationModel
+from ml.predictions import PredictionModels
 
 
 class WarehouseResource(ConfigurableResource):
@@ -141,6 +142,26 @@ class SegmentationResource(ConfigurableResource):
         return model_store.load_model(Path(self.models_dir), version)
 
 
+class PredictionResource(ConfigurableResource):
+    """The predictions' horizon, CLV discount rate and holdout floor, and their versioned models
+    (lib/prediction_store.py)."""
+
+    models_dir: str
+    enabled: bool = True
+    horizon_days: int = 90
+    annual_discount_rate: float = 0.10
+    min_roc_auc: float = 0.6
+
+    def save_candidate(self, models: PredictionModels) -> Path:
+        return prediction_store.save_candidate(Path(self.models_dir), models)
+
+    def promote(self, version: str) -> None:
+        prediction_store.promote(Path(self.models_dir), version)
+
+    def current(self) -> PredictionModels | None:
+        return prediction_store.current_prediction_models(Path(self.models_dir))
+
+
 class LandingFolderResource(ConfigurableResource):
     """Where raw files come from: the landing folder, with one subfolder of Parquet files per raw
     source, or the user's own files described by a source-mapping file."""
@@ -213,6 +234,13 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
         "segmentation": SegmentationResource(
             models_dir=str(settings.models_dir),
             config_file=str(settings.segmentation_config or ""),
+        ),
+        "predictions": PredictionResource(
+            models_dir=str(settings.models_dir),
+            enabled=settings.predictions,
+            horizon_days=settings.prediction_horizon_days,
+            annual_discount_rate=settings.clv_annual_discount_rate,
+            min_roc_auc=settings.propensity_min_roc_auc,
         ),
         "alerts": AlertsResource(
             path=str(settings.alerts_path),

@@ -9,6 +9,7 @@ from dagster_project.defs.resources import ServingResource, WarehouseResource
 from dagster_project.defs.segmentation import PUBLISHED_TABLES
 from dagster_project.lib.names import (
     BACKTESTS,
+    CUSTOMER_PREDICTIONS,
     DIM_CUSTOMERS,
     FAIRNESS_AUDIT,
     SERVING_SNAPSHOT,
@@ -20,7 +21,7 @@ from dagster_project.lib.snapshot import Snapshot
 @asset(
     name=SERVING_SNAPSHOT,
     deps=[
-        *map(AssetKey, [*PUBLISHED_TABLES, BACKTESTS, FAIRNESS_AUDIT]),
+        *map(AssetKey, [*PUBLISHED_TABLES, BACKTESTS, FAIRNESS_AUDIT, CUSTOMER_PREDICTIONS]),
         CUSTOMER_FEATURES,
         AssetKey(DIM_CUSTOMERS),
     ],

@@ -34,11 +34,16 @@ def save_model(models_dir: Path, model: SegmentationModel) -> Path:
     """Writes the artifacts, then points `current` at them: a half-written model is never the
     current one."""
     folder = model.save(model_folder(models_dir, model.version))
+    point_current(models_dir, model.version)
+    return folder
+
+
+def point_current(models_dir: Path, version: str) -> None:
+    """Switches `current` to `version` with an atomic rename."""
     pointer = models_dir / CURRENT_POINTER
     staged = pointer.with_suffix(".tmp")
-    staged.write_text(model.version)
+    staged.write_text(version)
     staged.replace(pointer)
-    return folder
 
 
 def load_model(models_dir: Path, version: str) -> SegmentationModel:
@@ -55,10 +60,14 @@ def has_current_model(models_dir: Path) -> bool:
     return (models_dir / CURRENT_POINTER).exists()
 
 
+def current_version(models_dir: Path) -> str:
+    return (models_dir / CURRENT_POINTER).read_text().strip()
+
+
 def current_model(models_dir: Path) -> SegmentationModel:
     pointer = models_dir / CURRENT_POINTER
     if not pointer.exists():
         raise FileNotFoundError(
             f"No trained model in {models_dir}: materialize segmentation_model first."
         )
-    return load_model(models_dir, pointer.read_text().strip())
+    return load_model(models_dir, current_version(models_dir))

@@ -18,11 +18,15 @@ POINT_IN_TIME_PREFIX = "pit_"
 CUSTOMER_FEATURES = "customer_features"
 DIM_CUSTOMERS = "dim_customers"
 CUSTOMERS_LEFT_OUT = "customers_left_out"
+CUSTOMER_REPEAT_PURCHASES = "customer_repeat_purchases"
+"""The lifetime-value models' inputs (marts): repeat purchase days and their timing."""
 """Customers the consent policy does not allow to profile (marts), with the reason."""
 CUSTOMER_FEATURES_TABLE = f"{MARTS_SCHEMA}.{CUSTOMER_FEATURES}"
 DIM_CUSTOMERS_TABLE = f"{MARTS_SCHEMA}.{DIM_CUSTOMERS}"
 CUSTOMERS_LEFT_OUT_TABLE = f"{MARTS_SCHEMA}.{CUSTOMERS_LEFT_OUT}"
+CUSTOMER_REPEAT_PURCHASES_TABLE = f"{MARTS_SCHEMA}.{CUSTOMER_REPEAT_PURCHASES}"
 POINT_IN_TIME_FEATURES_TABLE = POINT_IN_TIME_PREFIX + CUSTOMER_FEATURES_TABLE
+POINT_IN_TIME_REPEAT_PURCHASES_TABLE = POINT_IN_TIME_PREFIX + CUSTOMER_REPEAT_PURCHASES_TABLE
 POINT_IN_TIME_DIM_CUSTOMERS_TABLE = POINT_IN_TIME_PREFIX + DIM_CUSTOMERS_TABLE
 
 # Tables of schema segments: the public interface for SQL users (DESIGN.md section 5). Each is
@@ -38,6 +42,9 @@ MODEL_RUNS = "model_runs"
 RFM_SEGMENTS = "rfm_segments"
 SCORING_RUNS = "scoring_runs"
 FEATURE_DRIFT = "feature_drift"
+CUSTOMER_PREDICTIONS = "customer_predictions"
+PREDICTION_RUNS = "prediction_runs"
+PREDICTION_HISTORY = "prediction_history"
 ERASURE_LOG = "erasure_log"
 ERASURE_LOG_TABLE = f"{SEGMENTS_SCHEMA}.{ERASURE_LOG}"
 BACKFILLED_TABLES = (SEGMENT_HISTORY, SEGMENT_TRANSITIONS, SCORING_RUNS, FEATURE_DRIFT)
@@ -49,6 +56,8 @@ FEATURES_BASELINE = "customer_features_baseline"
 SEGMENTATION_MODEL = "segmentation_model"
 HISTORY_BACKFILL = "segment_history_backfill"
 SERVING_SNAPSHOT = "serving_snapshot"
+CLV_MODEL = "clv_model"
+PROPENSITY_MODEL = "purchase_propensity_model"
 
 
 def raw_asset_name(table: str) -> str:
@@ -73,6 +82,10 @@ RETRAIN_METADATA = "retrain_requested_because"
 FAILED_EXPECTATIONS_METADATA = "failed expectations, as data"
 """On a data-quality check: each failed expectation (table, column, sentence, what was found,
 offending keys, Data Docs page) as JSON, which `make run` prints when a gate stops the run."""
+
+MODEL_SECONDS = "model_seconds"
+"""On the prediction assets: seconds spent fitting and scoring, apart from rebuilding and
+validating the point-in-time features (read by `make bench`)."""
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 """DuckDB allows one writing process per file: every asset that writes the warehouse (the dbt

@@ -53,6 +53,10 @@ class Settings:
     fairness_blocking: bool = False  # a flagged fairness audit stops the snapshot publish
     consent_policy: str = CONSENT_POLICIES[0]
     retention_days: str = ""  # source=days,... (lib/retention.py); empty keeps everything
+    predictions: bool = True  # individual predictions (docs/predictions.md); 0 switches them off
+    prediction_horizon_days: int = 90
+    clv_annual_discount_rate: float = 0.10
+    propensity_min_roc_auc: float = 0.6
 
     def __post_init__(self) -> None:
         check_paths_apart(self)
@@ -68,6 +72,7 @@ class Settings:
                 f"'{self.consent_policy}'"
             )
         parse_retention(self.retention_days)
+        check_prediction_settings(self)
 
     @property
     def quality_docs_dir(self) -> Path:
@@ -122,14 +127,18 @@ class Settings:
             fairness_blocking=_flag(environ, "SEG_FAIRNESS_BLOCKING"),
             consent_policy=environ.get("SEG_CONSENT_POLICY", CONSENT_POLICIES[0]).strip(),
             retention_days=environ.get("SEG_RETENTION_DAYS", ""),
+            predictions=_flag(environ, "SEG_PREDICTIONS", default=True),
+            prediction_horizon_days=_number(environ, "SEG_PREDICTION_HORIZON_DAYS", "90", int),
+            clv_annual_discount_rate=_number(environ, "SEG_CLV_ANNUAL_DISCOUNT_RATE", "0.10"),
+            propensity_min_roc_auc=_number(environ, "SEG_PROPENSITY_MIN_ROC_AUC", "0.6"),
         )
 
 
-def _flag(environ: Mapping[str, str], name: str) -> bool:
+def _flag(environ: Mapping[str, str], name: str, default: bool = False) -> bool:
     value = environ.get(name, "").strip().lower()
     if value not in ("", "0", "1", "true", "false", "yes", "no"):
         raise ValueError(f"{name} must be 1 or 0, got '{value}'")
-    return value in ("1", "true", "yes")
+    return default if value == "" else value in ("1", "true", "yes")
 
 
 def _share(value: str) -> float:
@@ -139,6 +148,32 @@ def _share(value: str) -> float:
         raise ValueError(
             f"SEG_MAX_REMOVED_SHARE must be a number like 0.5, got '{value}'"
         ) from error
+
+
+def _number(environ: Mapping[str, str], name: str, default: str, kind: type = float) -> float:
+    value = environ.get(name, default).strip()
+    try:
+        return kind(value)
+    except ValueError as error:
+        raise ValueError(f"{name} must be a {kind.__name__}, got '{value}'") from error
+
+
+def check_prediction_settings(settings: "Settings") -> None:
+    if not 7 <= settings.prediction_horizon_days <= 730:
+        raise ValueError(
+            "SEG_PREDICTION_HORIZON_DAYS must be between 7 and 730 days, got "
+            f"{settings.prediction_horizon_days}"
+        )
+    if not 0 <= settings.clv_annual_discount_rate < 1:
+        raise ValueError(
+            "SEG_CLV_ANNUAL_DISCOUNT_RATE must be a yearly rate in [0, 1) such as 0.10, got "
+            f"{settings.clv_annual_discount_rate}"
+        )
+    if not 0.5 <= settings.propensity_min_roc_auc <= 1:
+        raise ValueError(
+            "SEG_PROPENSITY_MIN_ROC_AUC must be between 0.5 (no better than chance) and 1, got "
+            f"{settings.propensity_min_roc_auc}"
+        )
 
 
 def check_paths_apart(settings: "Settings") -> None:

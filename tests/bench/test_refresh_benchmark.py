@@ -23,6 +23,8 @@ REFRESH_STEPS = {
     "customer_features_checks",
     "segmentation_model",
     "segment_tables",
+    "prediction_models",
+    "customer_predictions",
     "serving_snapshot",
 }
 
@@ -45,6 +47,7 @@ def test_the_benchmark_runs_every_stage_and_its_baselines_agree_with_dbt(tmp_pat
     assert results["refresh"]["dbt"]["tests_seconds"] > 0
     assert [baseline["name"] for baseline in results["baselines"]] == ["hand_sql", "pandas"]
     assert set(results["ratios"]) >= {"features_over_hand_sql", "pandas_over_features"}
+    assert results["ratios"]["prediction_fit_and_score_seconds"] > 0
     markdown = (results_dir / f"refresh-{SIZE}.md").read_text()
     assert "Both baselines computed the same feature table" in markdown
     assert "| dbt_models |" in markdown

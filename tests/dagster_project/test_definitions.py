@@ -21,6 +21,7 @@ GROUPS = {
     "quality",
     "segmentation",
     "serving",
+    "predictions",
 }
 
 
@@ -41,6 +42,23 @@ def test_every_asset_has_group_description_and_kinds() -> None:
     assert {"segmentation_model", "customer_segments", "segment_profiles", "rfm_segments"} <= keys
     assert len([key for key in keys if key.startswith("raw_")]) == 7
     assert "serving_snapshot" in keys
+    assert {"clv_model", "purchase_propensity_model", "customer_predictions"} <= keys
+
+
+def test_the_prediction_checks_block_and_the_daily_refresh_does_not_train() -> None:
+    graph = defs.resolve_asset_graph()
+    checks = {
+        key.name: graph.get_check_spec(key).blocking
+        for key in graph.asset_check_keys
+        if key.asset_key.to_user_string() in ("clv_model", "purchase_propensity_model")
+    }
+    assert checks == {"parameters_in_range": True, "holdout_roc_auc_above_floor": True}
+    daily = {
+        key.to_user_string()
+        for key in defs.resolve_job_def("daily_refresh").asset_layer.executable_asset_keys
+    }
+    assert "customer_predictions" in daily
+    assert not {"clv_model", "purchase_propensity_model", "segmentation_model"} & daily
 
 
 def test_great_expectations_gates_are_blocking() -> None:

@@ -185,7 +185,7 @@ def test_the_saved_model_reassigns_without_retraining(built_pipeline: BuiltPipel
 def copy_of_pipeline(built_pipeline: BuiltPipeline, tmp_path: Path) -> Settings:
     assert built_pipeline.result.success
     shutil.copytree(built_pipeline.settings.warehouse_path.parent, tmp_path / "warehouse")
-    return settings_for(tmp_path, built_pipeline.settings.landing_dir)
+    return settings_for(tmp_path, built_pipeline.settings.landing_dir, predictions=True)
 
 
 def _every_published_table(settings: Settings) -> dict[str, list[tuple]]:

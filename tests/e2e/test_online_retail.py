@@ -29,7 +29,9 @@ def test_the_online_retail_sample_is_cleaned_as_documented_and_segmented(tmp_pat
     shutil.copy(EXAMPLE / "sample" / "online_retail_sample.parquet", example / "data")
     (tmp_path / "segmentation.yml").write_text(SMALL_SAMPLE_SEGMENTATION)
     settings = replace(
-        settings_for(tmp_path, tmp_path / "no-landing-folder"),
+        # Predictions on: on 80 customers the trees find nothing to split on, and BG/NBD's
+        # structure scores the propensity instead.
+        settings_for(tmp_path, tmp_path / "no-landing-folder", predictions=True),
         as_of_date="2011-12-10",
         source_config=example / "sources.yml",
         segmentation_config=tmp_path / "segmentation.yml",
@@ -70,9 +72,14 @@ def test_the_online_retail_sample_is_cleaned_as_documented_and_segmented(tmp_pat
             "sum(quantity * unit_price) from raw.order_items where order_id in "
             "(select order_id from raw.orders where status = 'completed')"
         ).fetchone()
+        chosen, promoted = conn.execute(
+            "select json_extract_string(parameters, '$.chosen'), promoted "
+            "from segments.prediction_runs where kind = 'propensity'"
+        ).fetchone()
         segmented = conn.execute(
             "select count(*), count(distinct segment_name) from segments.customer_segments"
         ).fetchone()
+    assert chosen == "bgnbd" and promoted
     assert orders == (435, 63)  # invoices; those starting with "C" are cancellations
     assert return_lines == 188  # negative quantities, all on cancellation invoices here
     # 80 customers; no web or catalog data, so those features are null, not zero; cancelled
