@@ -3,14 +3,14 @@
 2005, "RFM and CLV"), fitted by maximum likelihood with `lifetimes`.
 
 Why `lifetimes` and not PyMC-Marketing, its maintained successor: on Python 3.11 the resolver can
-only install PyMC-Marketing 0.19 (1.x needs 3.12), which adds about 580 MB and a PyTensor compile
-to every fit, and takes minutes where lifetimes takes seconds at a million customers, because it
-cannot weight distinct histories (bench/results). Both reproduce the published CDNOW parameters;
-tests/ml/test_clv.py pins lifetimes to them, so a broken release fails the build.
+only install PyMC-Marketing 0.19 (1.x needs 3.12), which adds about 580 MB, a slow import and a
+PyTensor compile to every fit, cannot weight distinct histories, and gives no parameter
+uncertainty from its fast (MAP) fit; the two budgets, at a million customers and on every
+refresh, favour lifetimes (bench/results/prediction-choices.md). tests/ml/test_clv.py pins it
+to the published CDNOW parameters, so a release that broke them fails the build.
 
 The BG/NBD likelihood depends only on (x, t_x, T): the fit runs on the distinct triples, each
-weighted by its number of customers. Time is in weeks, the unit of the literature, so the
-parameters compare with the published ones.
+weighted by its number of customers. Time is in weeks, as in the papers.
 """
 
 import contextlib
