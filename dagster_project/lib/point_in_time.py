@@ -7,17 +7,14 @@ from datetime import date
 import duckdb
 
 from dagster_project.lib.names import MARTS_SCHEMA, POINT_IN_TIME_PREFIX
+from dagster_project.lib.segment_store.reads import table_exists
 
 MARKER = f"{POINT_IN_TIME_PREFIX}{MARTS_SCHEMA}.rebuilt_for"
 
 
 def rebuilt_for(conn: duckdb.DuckDBPyConnection) -> tuple[str, date] | None:
     """(run id, as-of date) of the last validated rebuild, or None."""
-    exists = conn.execute(
-        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-        MARKER.split("."),
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(conn, MARKER):
         return None
     row = conn.execute(f"select run_id, as_of_date from {MARKER}").fetchone()
     return (row[0], row[1]) if row else None
