@@ -26,6 +26,7 @@ LIFETIME_FEATURES = {
 """BG/NBD's view of each customer, fitted to the same cutoff, given to the trees as features: on
 purchase-only data it is most of the signal, and the trees add what the other sources know."""
 MAX_TRAINING_ROWS = 200_000
+"""Above this the trees learn nothing more that the holdout shows, and the fit time grows."""
 MIN_ISOTONIC_ROWS = 5_000
 TREES = {
     "max_iter": 200,
@@ -38,7 +39,6 @@ TREES = {
 """Shallow, regularised trees: on the holdouts of the demo (20,000 customers), Online Retail and
 the 1,000-customer test demo they ranked within 0.002 of unconstrained trees on the first and
 0.010 to 0.015 better on the two smaller ones, where deep trees learnt noise (bench/results)."""
-"""Above this the trees learn nothing more that the holdout shows, and the fit time grows."""
 
 
 @dataclass(frozen=True)

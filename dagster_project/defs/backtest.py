@@ -26,12 +26,8 @@ from dagster_project.lib.names import (
     SEGMENTATION_MODEL,
     WAREHOUSE_POOL,
 )
-from dagster_project.lib.segment_store.backtests import (
-    first_purchase_day,
-    measured_before,
-    purchases_between,
-    record_backtest,
-)
+from dagster_project.lib.segment_store.backtests import measured_before, record_backtest
+from dagster_project.lib.segment_store.purchases import first_purchase_day, purchases_between
 from dagster_project.lib.segment_store.reads import (
     feature_chunks,
     features_as_of,

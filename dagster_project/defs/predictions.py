@@ -55,7 +55,6 @@ from dagster_project.lib.names import (
     PROPENSITY_MODEL,
     WAREHOUSE_POOL,
 )
-from dagster_project.lib.segment_store.backtests import first_purchase_day
 from dagster_project.lib.segment_store.prediction_runs import (
     prediction_run_rows,
     record_prediction_runs,
@@ -63,9 +62,9 @@ from dagster_project.lib.segment_store.prediction_runs import (
 from dagster_project.lib.segment_store.predictions import (
     cohort_purchase_days,
     inputs_fingerprint,
-    purchase_days_after,
     read_table,
 )
+from dagster_project.lib.segment_store.purchases import first_purchase_day, purchases_between
 from dagster_project.lib.segment_store.reads import features_as_of
 from ml.clv import RepeatPurchases, fit_clv, parameter_problems
 from ml.clv_tracking import cumulative_repeat_purchases
@@ -246,5 +245,5 @@ def _cutoff_data(
         return CutoffData(
             features=read_table(conn, POINT_IN_TIME_FEATURES_TABLE),
             repeat_purchases=read_table(conn, POINT_IN_TIME_REPEAT_PURCHASES_TABLE),
-            later=purchase_days_after(conn, cutoff, cutoff + horizon),
+            later=purchases_between(conn, cutoff, cutoff + horizon, counted_in="days"),
         )

@@ -25,6 +25,8 @@ CUSTOMER_FEATURES_TABLE = f"{MARTS_SCHEMA}.{CUSTOMER_FEATURES}"
 DIM_CUSTOMERS_TABLE = f"{MARTS_SCHEMA}.{DIM_CUSTOMERS}"
 CUSTOMERS_LEFT_OUT_TABLE = f"{MARTS_SCHEMA}.{CUSTOMERS_LEFT_OUT}"
 CUSTOMER_REPEAT_PURCHASES_TABLE = f"{MARTS_SCHEMA}.{CUSTOMER_REPEAT_PURCHASES}"
+ORDERS_VALUED_TABLE = f"{INTERMEDIATE_SCHEMA}.int_orders_valued"
+"""Every order with its net value and whether it counts as a purchase (dbt, intermediate)."""
 POINT_IN_TIME_FEATURES_TABLE = POINT_IN_TIME_PREFIX + CUSTOMER_FEATURES_TABLE
 POINT_IN_TIME_REPEAT_PURCHASES_TABLE = POINT_IN_TIME_PREFIX + CUSTOMER_REPEAT_PURCHASES_TABLE
 POINT_IN_TIME_DIM_CUSTOMERS_TABLE = POINT_IN_TIME_PREFIX + DIM_CUSTOMERS_TABLE
@@ -90,3 +92,8 @@ validating the point-in-time features (read by `make bench`)."""
 WAREHOUSE_POOL = "duckdb_warehouse"
 """DuckDB allows one writing process per file: every asset that writes the warehouse (the dbt
 subprocess included) runs in this Dagster pool, whose limit is 1 (.dagster_home/dagster.yaml)."""
+
+# Activation (docs/audiences.md): tables of schema segments, and the lift asset.
+AUDIENCE_MEMBERS = "audience_members"
+AUDIENCE_RUNS = "audience_runs"
+AUDIENCE_LIFT = "audience_lift"

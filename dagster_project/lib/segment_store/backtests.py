@@ -1,37 +1,14 @@
-"""The backtest's inputs and its table: what customers bought after a cutoff, and
-`segments.backtests`, one row per backtest, grouping and measure (ml/backtest.py)."""
+"""`segments.backtests`, one row per backtest, grouping and measure (ml/backtest.py)."""
 
 from datetime import date
 
 import duckdb
 import pandas as pd
 
-from dagster_project.lib.names import BACKTESTS, INTERMEDIATE_SCHEMA, SEGMENTS_SCHEMA
+from dagster_project.lib.names import BACKTESTS, SEGMENTS_SCHEMA
 from dagster_project.lib.segment_store.reads import table_exists
 
 TABLE = f"{SEGMENTS_SCHEMA}.{BACKTESTS}"
-ORDERS = f"{INTERMEDIATE_SCHEMA}.int_orders_valued"
-
-
-def first_purchase_day(conn: duckdb.DuckDBPyConnection) -> date | None:
-    return conn.execute(
-        f"select min(cast(ordered_at as date)) from {ORDERS} where is_purchase"
-    ).fetchone()[0]
-
-
-def purchases_between(conn: duckdb.DuckDBPyConnection, after: date, through: date) -> pd.DataFrame:
-    """customer_id, purchases, spend: purchases after the day `after` through the day `through`
-    (the cutoff's features end with its day; cancelled orders never count)."""
-    return conn.execute(
-        f"""
-        select customer_id, count(*) as purchases, sum(net_amount) as spend
-        from {ORDERS}
-        where is_purchase
-          and cast(ordered_at as date) > ? and cast(ordered_at as date) <= ?
-        group by customer_id
-        """,
-        [after, through],
-    ).df()
 
 
 def measured_before(conn: duckdb.DuckDBPyConnection, model_version: str, cutoff: date) -> bool:

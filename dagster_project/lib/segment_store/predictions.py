@@ -13,7 +13,7 @@ from dagster_project.lib.names import (
     CUSTOMER_PREDICTIONS,
     CUSTOMER_REPEAT_PURCHASES_TABLE,
     CUSTOMER_SEGMENTS,
-    INTERMEDIATE_SCHEMA,
+    ORDERS_VALUED_TABLE,
     PREDICTION_HISTORY,
     SEGMENT_PROFILES,
     SEGMENTS_SCHEMA,
@@ -21,7 +21,6 @@ from dagster_project.lib.names import (
 from dagster_project.lib.segment_store.publish import features_fingerprint
 from dagster_project.lib.segment_store.reads import table_exists
 
-ORDERS = f"{INTERMEDIATE_SCHEMA}.int_orders_valued"
 PREDICTIONS_TABLE = f"{SEGMENTS_SCHEMA}.{CUSTOMER_PREDICTIONS}"
 HISTORY_TABLE = f"{SEGMENTS_SCHEMA}.{PREDICTION_HISTORY}"
 HISTORY_DAYS = 56
@@ -52,25 +51,6 @@ def read_table(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
     return conn.execute(f"select * from {table} order by customer_id").df()
 
 
-def purchase_days_after(
-    conn: duckdb.DuckDBPyConnection, after: date, through: date
-) -> pd.DataFrame:
-    """customer_id, purchases (purchase days, the unit BG/NBD counts) and spend after the day
-    `after` through the day `through`."""
-    return conn.execute(
-        f"""
-        select customer_id,
-               count(distinct cast(ordered_at as date)) as purchases,
-               sum(net_amount) as spend
-        from {ORDERS}
-        where is_purchase
-          and cast(ordered_at as date) > ? and cast(ordered_at as date) <= ?
-        group by customer_id
-        """,
-        [after, through],
-    ).df()
-
-
 def cohort_purchase_days(
     conn: duckdb.DuckDBPyConnection, cohort: pd.Series, through: date
 ) -> pd.DataFrame:
@@ -81,7 +61,7 @@ def cohort_purchase_days(
         return conn.execute(
             f"""
             select distinct orders.customer_id, cast(orders.ordered_at as date) as purchase_date
-            from {ORDERS} as orders
+            from {ORDERS_VALUED_TABLE} as orders
             semi join cohort on orders.customer_id = cohort.customer_id
             where orders.is_purchase and cast(orders.ordered_at as date) <= ?
             """,
