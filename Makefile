@@ -5,6 +5,10 @@ ifeq ($(UV),)
 UV := python3 -m uv
 endif
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# make run and make ui export the example audiences on the demo data (docs/audiences.md) unless
+# SEG_AUDIENCES_CONFIG is set; with your own files (SEG_SOURCE_CONFIG), only the ones you set.
+DEMO_AUDIENCES := $(if $(SEG_SOURCE_CONFIG),,$(CURDIR)/examples/audiences/audiences.yml)
+WITH_AUDIENCES := SEG_AUDIENCES_CONFIG="$${SEG_AUDIENCES_CONFIG-$(DEMO_AUDIENCES)}"
 
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' -o -name '*.py' \) -print)
 MANIFEST := dbt_project/target/manifest.json
@@ -32,10 +36,10 @@ $(MANIFEST): .venv/.synced $(DBT_FILES)
 	@touch $@
 
 run: $(MANIFEST)
-	$(UV) run --frozen python -m dagster_project.run
+	$(WITH_AUDIENCES) $(UV) run --frozen python -m dagster_project.run
 
 ui: $(MANIFEST)
-	$(UV) run --frozen dagster dev -h 127.0.0.1 -p 3000
+	$(WITH_AUDIENCES) $(UV) run --frozen dagster dev -h 127.0.0.1 -p 3000
 
 docs: .venv/.synced
 	$(UV) run --frozen python -m dagster_project.lib.data_docs_server

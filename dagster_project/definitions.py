@@ -3,6 +3,7 @@ from `defs/`. No logic lives here."""
 
 from dagster import Definitions, in_process_executor
 
+from dagster_project.defs.audiences import build_audiences
 from dagster_project.defs.backfill import build_history_backfill
 from dagster_project.defs.backtest import segment_backtests
 from dagster_project.defs.customer_predictions import customer_predictions
@@ -25,11 +26,12 @@ from dagster_project.defs.sensors import (
     interrupted_runs_sensor,
     run_failure_alerts,
 )
-from dagster_project.defs.serving import serving_snapshot
+from dagster_project.defs.serving import build_serving_snapshot
 from dagster_project.lib.settings import Settings
 
 
 def build_definitions(settings: Settings) -> Definitions:
+    audiences = build_audiences(settings)
     return Definitions(
         assets=[
             raw_tables,
@@ -42,7 +44,8 @@ def build_definitions(settings: Settings) -> Definitions:
             fairness_audit,
             build_prediction_models(settings.predictions),
             customer_predictions,
-            serving_snapshot,
+            *audiences,
+            build_serving_snapshot([audience.key for audience in audiences]),
             build_history_backfill(settings),
         ],
         asset_checks=[

@@ -16,10 +16,10 @@ from dataclasses import replace
 import duckdb
 from dagster import DagsterEvent, DagsterEventType, DagsterInstance, ExecuteInProcessResult
 
-from dagster_project.definitions import build_definitions
 from dagster_project.defs.interrupted_runs import fail_interrupted_runs
 from dagster_project.defs.jobs import daily_refresh_job, full_refresh_job, retrain_job
 from dagster_project.lib import names, warehouse_lock
+from dagster_project.lib.audiences.config import load_audiences
 from dagster_project.lib.duckdb_files import connect
 from dagster_project.lib.feature_sources import feature_needs, unobserved_features
 from dagster_project.lib.ingest.contract import RAW_SOURCES
@@ -82,6 +82,10 @@ def run_job(
 ) -> ExecuteInProcessResult:
     """Runs a job of the code location (by default `full_refresh`) in this process, with the
     configuration of its ops, if any."""
+    # Imported here: importing the code location builds its module-level `defs` from the
+    # environment, which must not happen before main() has checked the settings.
+    from dagster_project.definitions import build_definitions
+
     job = build_definitions(settings).resolve_job_def(job_name)
     run_config: dict = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     if ops_config:
@@ -166,8 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home"))
     try:
         settings = Settings.from_env()
+        if settings.audiences_config is not None:
+            load_audiences(settings.audiences_config, settings.predictions)
         generated = ensure_landing_data(settings)
-    except ValueError as error:  # settings refused: nothing ran
+    except ValueError as error:  # settings or the audiences file refused: nothing ran
         print(f"Refused: {error}", file=sys.stderr)
         return 2
     if generated:
@@ -188,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{job_name} finished in {time.perf_counter() - started:.0f} s (run {result.run_id}).")
     print(f"Warehouse: {settings.warehouse_path}")
     print(f"Snapshot for SQL users (make sql): {settings.snapshot_path}")
+    if settings.audiences_config is not None:
+        print(f"Audience exports: {settings.outbox_path}")
     # Another run may have taken the warehouse as soon as this one ended: read after it.
     with warehouse_lock.held(settings.warehouse_path, "make run's summary", _say_waiting):
         _print_summary(settings)

@@ -1,4 +1,5 @@
-"""Command line: `python -m demo_data --customers N --out DIR --seed S [--end-date D] [--clean]`."""
+"""Command line: `python -m demo_data --customers N --out DIR --seed S [--end-date D] [--clean]
+[--plant-bias ...] [--plant-campaign-effect ...]`."""
 
 import argparse
 import time
@@ -6,6 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from demo_data.bias import PlantedBias
+from demo_data.campaign_effect import PlantedCampaignEffect
 from demo_data.dirt import DirtRates
 from demo_data.generate import DemoSpec, generate
 
@@ -33,6 +35,15 @@ def main(argv: list[str] | None = None) -> None:
         help="make one persona 3 times as likely for one age band, e.g. discount_hunter:18-24 "
         "(to test the fairness audit)",
     )
+    parser.add_argument(
+        "--plant-campaign-effect",
+        type=PlantedCampaignEffect.parse,
+        default=None,
+        metavar="SALT:HOLDOUT_SHARE:ACTIVATION_DATE:WINDOW_DAYS:EXTRA_ORDER_PROBABILITY",
+        help="give the customers an audience with this salt would treat one extra order with "
+        "this probability in the window after the activation date, e.g. "
+        "win_back:0.5:2026-10-23:28:0.3 (to test the audience-lift measurement)",
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -42,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         end_date=args.end_date,
         dirt=DirtRates.clean() if args.clean else DirtRates(),
         bias=args.plant_bias,
+        campaign_effect=args.plant_campaign_effect,
     )
     rows = generate(spec, args.out)
     seconds = time.perf_counter() - started

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from demo_data.bias import PlantedBias
+from demo_data.campaign_effect import EFFECT_STREAM, PlantedCampaignEffect
 from demo_data.campaigns import draw_campaign_events
 from demo_data.catalog import build_catalog
 from demo_data.dirt import DirtRates, plant_dirt
@@ -50,6 +51,7 @@ class DemoSpec:
     dirt: DirtRates = field(default_factory=DirtRates)
     chunk_customers: int = CHUNK_CUSTOMERS
     bias: PlantedBias | None = None  # for testing the fairness audit; none by default
+    campaign_effect: PlantedCampaignEffect | None = None  # for testing audience lift; none
 
     @property
     def file_name(self) -> str:
@@ -79,6 +81,12 @@ def generate(spec: DemoSpec, out_dir: Path) -> dict[str, int]:
 
 def _write_all(spec: DemoSpec, work_dir: Path) -> dict[str, int]:
     timeline = Timeline(spec.end_date)
+    effect = spec.campaign_effect
+    if effect is not None and effect.window_us()[1] > timeline.end_us:
+        raise ValueError(
+            f"the planted campaign effect's window ({effect.window_days} days after "
+            f"{effect.activated_on}) must end by the data's end date {spec.end_date}"
+        )
     catalog = build_catalog(np.random.default_rng([spec.seed, CATALOG_STREAM]), timeline)
     ids = {
         "order": IdSequence("O", 10),
@@ -86,6 +94,7 @@ def _write_all(spec: DemoSpec, work_dir: Path) -> dict[str, int]:
         "visitor": IdSequence("V", 9),
         "campaign": IdSequence("E", 11),
         "social": IdSequence("S", 10),
+        "planted_order": IdSequence("OC", 9),  # apart, so the other orders keep their ids
     }
     sinks = {
         name: _ParquetSink(work_dir / name / spec.file_name)
@@ -120,6 +129,13 @@ def _write_all(spec: DemoSpec, work_dir: Path) -> dict[str, int]:
             }
             for source, frame in frames.items():
                 sinks[source].write(plant_dirt(source, frame, rng, spec.dirt, timeline.end_us))
+            if effect is not None:
+                effect_rng = np.random.default_rng([spec.seed, chunk + 1, EFFECT_STREAM])
+                orders, items = effect.extra_orders(
+                    effect_rng, population, catalog, ids["planted_order"]
+                )
+                sinks["orders"].write(orders)
+                sinks["order_items"].write(items)
             sinks[GROUND_TRUTH_DIR].write(
                 pd.DataFrame(
                     {"customer_id": population.customer_id, "persona": population.persona_names()}

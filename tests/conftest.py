@@ -119,8 +119,12 @@ class BuiltPipeline:
 
 @pytest.fixture(scope="session")
 def built_pipeline(tmp_path_factory: pytest.TempPathFactory, demo_landing: Path) -> BuiltPipeline:
-    """The full_refresh job, run once on the demo landing data into a temporary warehouse."""
-    settings = settings_for(tmp_path_factory.mktemp("pipeline"), demo_landing, predictions=True)
+    """The full_refresh job, run once on the demo landing data into a temporary warehouse, with
+    the example audiences."""
+    settings = dataclasses.replace(
+        settings_for(tmp_path_factory.mktemp("pipeline"), demo_landing, predictions=True),
+        audiences_config=REPO_ROOT / "examples" / "audiences" / "audiences.yml",
+    )
     with DagsterInstance.ephemeral() as instance:
         result = run_job(settings, instance)
     return BuiltPipeline(settings, result)

@@ -22,7 +22,7 @@ from dagster import (
 
 from dagster_project.defs.jobs import WRITES_WAREHOUSE
 from dagster_project.defs.metadata import markdown_table
-from dagster_project.defs.resources import ServingResource, WarehouseResource
+from dagster_project.defs.resources import AudiencesResource, ServingResource, WarehouseResource
 from dagster_project.lib.erasure.erase import ErasurePaths, erase
 from dagster_project.lib.erasure.requests import ErasureRequestError, read_requests
 from dagster_project.lib.names import ERASURE_LOG
@@ -41,6 +41,7 @@ def erase_customers(
     config: ErasureRequests,
     warehouse: WarehouseResource,
     serving: ServingResource,
+    audiences: AudiencesResource,
 ) -> None:
     path = Path(config.requests_file)
     try:
@@ -56,6 +57,7 @@ def erase_customers(
             snapshot=Path(serving.path),
             dagster_home=None if instance.is_ephemeral else Path(instance.root_directory),
             memory_limit=warehouse.memory_limit,
+            outbox=audiences.outbox,
         ),
         request,
         context.run_id,

@@ -17,6 +17,7 @@ from dagster_project.defs.dbt_cli import LockedDbtCliResource, locked_dbt_execut
 from dagster_project.defs.interrupted_runs import process_tag
 from dagster_project.lib import duckdb_files, model_store, prediction_store, warehouse_lock
 from dagster_project.lib.alerts import RunFailure, record_failure
+from dagster_project.lib.erasure.suppression import erasure_key
 from dagster_project.lib.ingest.contract import RAW_SOURCES
 from dagster_project.lib.ingest.guards import DEFAULT_MAX_REMOVED_SHARE, LoadLimits
 from dagster_project.lib.ingest.mapping import Mapping, read_mapping
@@ -204,6 +205,20 @@ class AlertsResource(ConfigurableResource):
         return record_failure(Path(self.path), failure, self.webhook_url, self.allow_local_http)
 
 
+class AudiencesResource(ConfigurableResource):
+    """Where exports go, and the warehouse whose erasure key recognises erased customers."""
+
+    outbox_dir: str
+    warehouse_path: str
+
+    @property
+    def outbox(self) -> Path:
+        return Path(self.outbox_dir)
+
+    def erasure_key(self) -> bytes:
+        return erasure_key(Path(self.warehouse_path))
+
+
 def warehouse_resource(settings: Settings) -> WarehouseResource:
     return WarehouseResource(
         path=str(settings.warehouse_path), memory_limit=settings.duckdb_memory_limit
@@ -246,6 +261,9 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
             path=str(settings.alerts_path),
             webhook_url=settings.alert_webhook_url,
             allow_local_http=settings.alert_webhook_allow_local_http,
+        ),
+        "audiences": AudiencesResource(
+            outbox_dir=str(settings.outbox_path), warehouse_path=str(settings.warehouse_path)
         ),
         "dbt": LockedDbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),

@@ -57,6 +57,8 @@ class Settings:
     prediction_horizon_days: int = 90
     clv_annual_discount_rate: float = 0.10
     propensity_min_roc_auc: float = 0.6
+    audiences_config: Path | None = None  # docs/audiences.md; None: no audiences
+    outbox_dir: Path | None = None  # None: outbox/ beside the warehouse file
 
     def __post_init__(self) -> None:
         check_paths_apart(self)
@@ -89,6 +91,11 @@ class Settings:
     def snapshot_path(self) -> Path:
         """The published snapshot that SQL users open (never the working warehouse)."""
         return self.serving_path or self.warehouse_path.parent / "segments.duckdb"
+
+    @property
+    def outbox_path(self) -> Path:
+        """Where audience exports are written for the tools that take them (docs/audiences.md)."""
+        return self.outbox_dir or self.warehouse_path.parent / "outbox"
 
     @property
     def models_dir(self) -> Path:
@@ -131,6 +138,8 @@ class Settings:
             prediction_horizon_days=_number(environ, "SEG_PREDICTION_HORIZON_DAYS", "90", int),
             clv_annual_discount_rate=_number(environ, "SEG_CLV_ANNUAL_DISCOUNT_RATE", "0.10"),
             propensity_min_roc_auc=_number(environ, "SEG_PROPENSITY_MIN_ROC_AUC", "0.6"),
+            audiences_config=_optional_path(environ.get("SEG_AUDIENCES_CONFIG")),
+            outbox_dir=_optional_path(environ.get("SEG_OUTBOX_DIR")),
         )
 
 
@@ -197,7 +206,13 @@ def check_paths_apart(settings: "Settings") -> None:
                 f"{name} ({path}) is inside the landing folder {settings.landing_dir}: the "
                 "pipeline's own files must live outside the folder it reads."
             )
+    if settings.outbox_path.resolve().is_relative_to(settings.landing_dir.resolve()):
+        raise ValueError(
+            f"SEG_OUTBOX_DIR ({settings.outbox_path}) is inside the landing folder "
+            f"{settings.landing_dir}: exports must not be read back as input."
+        )
     if settings.landing_dir.resolve() in (
+        settings.outbox_path.resolve(),
         settings.warehouse_path.parent.resolve(),
         settings.models_dir.resolve(),
         settings.quality_docs_dir.resolve(),

@@ -15,7 +15,6 @@ and a catalog and a schema both called `segments` make that name ambiguous, so i
 `segments`.
 """
 
-import os
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.lib.duckdb_files import attach_options
+from dagster_project.lib.durable_files import fsync
 from dagster_project.lib.names import (
     CUSTOMER_FEATURES_TABLE,
     CUSTOMER_SEGMENTS,
@@ -87,9 +87,9 @@ def publish_snapshot(
         warehouse.execute(f"checkpoint {SNAPSHOT}")
     finally:
         warehouse.execute(f"detach {SNAPSHOT}")
-    _fsync(staged)
+    fsync(staged)
     staged.replace(serving_path)
-    _fsync(serving_path.parent)
+    fsync(serving_path.parent)
     return Snapshot(
         path=serving_path,
         model_version=model_version,
@@ -177,13 +177,3 @@ def _without_customers_left_out(warehouse: duckdb.DuckDBPyConnection, table: str
 def _remove_with_wal(path: Path) -> None:
     for leftover in (path, path.with_name(path.name + ".wal")):
         leftover.unlink(missing_ok=True)
-
-
-def _fsync(path: Path) -> None:
-    """Flushes a file, or a folder's entries, to disk: the rename must not reach the disk
-    before the data it points at."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

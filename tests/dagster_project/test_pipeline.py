@@ -4,7 +4,7 @@ import duckdb
 import pytest
 from dagster import AssetKey
 
-from dagster_project.definitions import defs
+from dagster_project.definitions import build_definitions
 from dagster_project.lib.names import HISTORY_BACKFILL
 from tests.conftest import AS_OF, BuiltPipeline
 
@@ -16,7 +16,9 @@ def test_every_asset_is_materialized(built_pipeline: BuiltPipeline) -> None:
     materialized = {
         event.asset_key for event in built_pipeline.result.get_asset_materialization_events()
     }
-    every_asset = set(defs.resolve_asset_graph().get_all_asset_keys())
+    definitions = build_definitions(built_pipeline.settings)  # with the example audiences
+    every_asset = set(definitions.resolve_asset_graph().get_all_asset_keys())
+    assert AssetKey("audience_win_back_valuable") in every_asset
     assert materialized == every_asset - {AssetKey(HISTORY_BACKFILL)}
 
 

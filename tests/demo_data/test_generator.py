@@ -11,8 +11,10 @@ import pytest
 
 from dagster_project.lib.ingest.contract import RAW_SOURCES
 from demo_data.bias import PlantedBias
+from demo_data.campaign_effect import PlantedCampaignEffect
 from demo_data.generate import GROUND_TRUTH_DIR, SOURCES, DemoSpec, generate
 from demo_data.personas import PERSONAS
+from ml.control_groups import in_control
 
 END_DATE = date(2026, 11, 20)
 END = pd.Timestamp(END_DATE, tz="UTC")
@@ -167,3 +169,38 @@ def test_a_planted_bias_makes_one_persona_three_times_as_likely_in_one_age_band(
         assert ratio == pytest.approx(3 if planted else 1, abs=0.5), ratio
     with pytest.raises(ValueError, match="PERSONA:YOUNGEST-OLDEST"):
         PlantedBias.parse("bargain_hunter:18-24")
+
+
+def test_a_planted_campaign_effect_adds_orders_to_the_treated_arm_only(tmp_path: Path) -> None:
+    effect = PlantedCampaignEffect("win_back", 0.5, date(2026, 10, 1), 28, 0.4)
+    generate(
+        DemoSpec(customers=1000, seed=5, end_date=END_DATE, chunk_customers=400), tmp_path / "plain"
+    )
+    generate(
+        DemoSpec(1000, 5, END_DATE, chunk_customers=400, campaign_effect=effect),
+        tmp_path / "planted",
+    )
+    plain, planted = read(tmp_path / "plain", "orders"), read(tmp_path / "planted", "orders")
+    for source in ("customers", "web_events", "campaign_events", "social_interactions"):
+        pd.testing.assert_frame_equal(
+            read(tmp_path / "plain", source), read(tmp_path / "planted", source)
+        )
+    extra = planted[~planted["order_id"].isin(plain["order_id"])]
+    pd.testing.assert_frame_equal(planted.drop(extra.index).reset_index(drop=True), plain)
+    assert not in_control("win_back", extra["customer_id"], 0.5).any()
+    assert extra["customer_id"].is_unique and (extra["status"] == "completed").all()
+    days = extra["ordered_at"].dt.date
+    assert days.min() > date(2026, 10, 1) and days.max() <= date(2026, 10, 29)
+    treated = (
+        ~in_control("win_back", read(tmp_path / "plain", "customers")["customer_id"], 0.5)
+    ).sum()
+    assert abs(len(extra) / treated - 0.4) < 0.08  # most customers signed up before the window
+    lines = read(tmp_path / "planted", "order_items")
+    assert set(extra["order_id"]) <= set(lines["order_id"])
+    with pytest.raises(ValueError, match="must end by the data's end date"):
+        generate(
+            DemoSpec(
+                1, 5, END_DATE, campaign_effect=PlantedCampaignEffect("s", 0.5, END_DATE, 28, 0.1)
+            ),
+            tmp_path / "late",
+        )

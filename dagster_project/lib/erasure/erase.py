@@ -2,9 +2,10 @@
 
 1. The requested customers are found: by id, and by email in raw.customers (compared in its
    normalised form) and in staging (by the keyed hash).
-2. Their keys and contact hashes are redacted from every file beside the warehouse (Data Docs,
-   validation results, alerts) and from Dagster's storage, first: should the erasure stop later,
-   running it again still knows what to look for.
+2. Their rows leave the audience exports in the outbox, and their keys and contact hashes are
+   redacted from every file beside the warehouse (Data Docs, validation results, alerts) and from
+   Dagster's storage, first: should the erasure stop later, running it again still knows what to
+   look for.
 3. In one transaction, their rows leave every table of the warehouse, their keyed hashes join the
    suppression list and the erasure log records each request (hash, times, rows per table).
 4. The warehouse file is rewritten (no deleted row survives in a free block), the snapshot is
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.lib.audiences.outbox import remove_customers as remove_from_outbox
 from dagster_project.lib.duckdb_files import base_table_columns, connect, rewrite
 from dagster_project.lib.erasure.requests import ErasureRequest
 from dagster_project.lib.erasure.rows import remove_customers
@@ -54,6 +56,7 @@ class ErasurePaths:
     snapshot: Path
     dagster_home: Path | None  # Dagster's storage (event log, compute logs), when on disk
     memory_limit: str
+    outbox: Path | None = None  # the audience exports (docs/audiences.md)
 
 
 def erase(paths: ErasurePaths, request: ErasureRequest, run_id: str) -> ErasureReport:
@@ -69,6 +72,7 @@ def erase(paths: ErasurePaths, request: ErasureRequest, run_id: str) -> ErasureR
         ensure_tables(conn)
         customers = sorted(set(request.customer_ids) | _by_email(conn, request, email_hashes))
         tokens = [*customers, *_contact_hashes(conn, customers), *email_hashes]
+    outbox_files = remove_from_outbox(paths.outbox, customers) if paths.outbox else 0
     redacted = redact_folder(warehouse.parent, tokens, skip=(warehouse, paths.snapshot))
     if paths.dagster_home is not None:
         redacted += redact_folder(paths.dagster_home, tokens)
@@ -94,7 +98,7 @@ def erase(paths: ErasurePaths, request: ErasureRequest, run_id: str) -> ErasureR
         customers_found=len(customers),
         request_hashes=tuple(hashes),
         rows_removed=removed,
-        files_redacted=len(redacted),
+        files_redacted=len(redacted) + outbox_files,
         snapshot_published=published,
     )
 

@@ -52,7 +52,7 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
             "select count(*) from information_schema.tables "
             "where table_schema = ? and table_name = ?",
             [schema or SEGMENTS_SCHEMA, name],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     )
 
 
