@@ -174,10 +174,16 @@ LONGEST_FIRST = (
     "tests/e2e/test_dynamic_segments.py",
     "tests/e2e/test_personal_data.py",
     "tests/e2e/test_pii_key.py",
-    "tests/e2e/test_serving.py",
-    "tests/e2e/test_refresh_stability.py",
     "tests/e2e/test_crash_safety.py",
+    "tests/e2e/test_refresh_stability.py",
+    "tests/e2e/test_audiences.py",
+    "tests/e2e/test_predictions.py",
+    "tests/e2e/test_serving.py",
+    "tests/bench/",
+    "tests/e2e/test_ui.py",
+    "tests/e2e/test_make_run.py",
     "tests/e2e/",
+    "tests/dbt/test_cleaning.py",
     "tests/dagster_project/test_quality_gates.py",
 )
 

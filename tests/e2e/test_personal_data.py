@@ -52,7 +52,10 @@ def found_in_tables(database: Path, values: set[str], skip_schemas: tuple[str, .
 
 def found_in_text(places: dict[str, str], values: set[str]) -> dict[str, list[str]]:
     lowered = [v.lower() for v in values]
-    leaks = {place: [v for v in lowered if v in text.lower()] for place, text in places.items()}
+    leaks = {}
+    for place, text in places.items():
+        text = text.lower()  # once per place, not once per value
+        leaks[place] = [v for v in lowered if v in text]
     return {place: found[:3] for place, found in leaks.items() if found}
 
 
