@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from dagster_project.lib.audiences.audience import COMPARISONS, Audience
-from dagster_project.lib.erasure.suppression import SUPPRESSED, request_hash
+from dagster_project.lib.erasure.suppression import request_hash, suppressed_hashes
 from dagster_project.lib.names import (
     CUSTOMER_FEATURES_TABLE,
     CUSTOMER_PREDICTIONS,
@@ -177,12 +177,8 @@ def _numeric_columns(conn: duckdb.DuckDBPyConnection, audience: Audience, where:
 def _suppressed(conn: duckdb.DuckDBPyConnection, customer_ids: pd.Series, key: bytes) -> pd.Series:
     """True for customers on the erasure suppression list. Erasure deletes their rows, so this
     is a second lock: a row that came back by any path is still never activated."""
-    if not table_exists(conn, SUPPRESSED) or customer_ids.empty:
-        return pd.Series(False, index=customer_ids.index)
-    suppressed = {
-        row[0] for row in conn.execute(f"select request_hash from {SUPPRESSED}").fetchall()
-    }
-    if not suppressed:
+    suppressed = suppressed_hashes(conn)
+    if not suppressed:  # nobody was ever erased: no id needs hashing
         return pd.Series(False, index=customer_ids.index)
     return customer_ids.map(lambda customer_id: request_hash(key, customer_id) in suppressed)
 

@@ -81,16 +81,21 @@ def complete_erasure(
     )
 
 
+def suppressed_hashes(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    """The request hashes of every erased customer (none before the first erasure)."""
+    if not table_exists(conn, SUPPRESSED):
+        return set()
+    return {h for (h,) in conn.execute(f"select request_hash from {SUPPRESSED}").fetchall()}
+
+
 def drop_suppressed_rows(
     conn: duckdb.DuckDBPyConnection, key: bytes, now: datetime
 ) -> dict[str, int]:
     """Removes from schema raw the rows of erased customers that a load brought back; returns
     (and records) the rows dropped per table."""
-    if not table_exists(conn, SUPPRESSED):
-        return {}  # nobody was ever erased
-    suppressed = {h for (h,) in conn.execute(f"select request_hash from {SUPPRESSED}").fetchall()}
+    suppressed = suppressed_hashes(conn)
     if not suppressed:
-        return {}
+        return {}  # nobody was ever erased
     tables = conn.execute(
         "select schema_name || '.' || table_name from duckdb_columns() "
         "where database_name = current_database() and schema_name = ? "
